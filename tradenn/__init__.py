@@ -1,0 +1,3 @@
+"""tradenn: regime-conditioned neural activations for time-series trading research."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,314 @@
+"""An experiment as a YAML file, validated into pydantic models.
+
+Every section forbids unknown keys, so a typo is an error that names its key path rather
+than a silently ignored setting. ``load_config`` applies ``--set key.path=value`` overrides
+before validation, so overrides are checked exactly like the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tradenn.errors import ConfigError
+
+# Names kept here (not imported from `activations` / `regimes`) so that reading a config
+# never imports TensorFlow; tests check that they match the registries.
+ActivationName = Literal["scaled_relu", "leaky_relu", "sigmoid", "tanh", "swish", "elu"]
+MappingKind = Literal["fixed", "affine", "per_state", "constant"]
+FeatureName = Literal[
+    "log_return", "return_5", "return_21", "volatility_21", "range", "gap", "volume_z",
+    "close_ma_ratio",
+]
+Ablation = Literal["no_regime", "shuffled_regime"]
+Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    """A config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ---------------------------------------------------------------------------- data
+
+
+class DataConfig(Strict):
+    source: str = "SPY"
+    provider: Literal["auto", "cache", "yfinance", "bundled"] = "bundled"
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> DataConfig:
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        return self
+
+
+class FeaturesConfig(Strict):
+    window: PositiveInt = 20
+    horizon: PositiveInt = 1
+    columns: list[FeatureName] = Field(
+        default_factory=lambda: ["log_return", "return_5", "return_21", "volatility_21", "range"],
+        min_length=1,
+    )
+
+
+# ---------------------------------------------------------------------------- regimes
+
+
+class VolatilityRegimeConfig(Strict):
+    kind: Literal["volatility"] = "volatility"
+    window: PositiveInt = 21
+    min_history: PositiveInt = 252
+    levels: Annotated[int, Field(ge=0, le=10)] = 0
+
+
+class TrendRegimeConfig(Strict):
+    kind: Literal["trend"] = "trend"
+    fast: PositiveInt = 50
+    slow: PositiveInt = 200
+    slope_window: PositiveInt = 21
+    flat_band: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> TrendRegimeConfig:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
+
+
+class VixRegimeConfig(Strict):
+    kind: Literal["vix"] = "vix"
+    source: str = "VIX"
+    provider: Literal["auto", "cache", "yfinance", "bundled"] = "bundled"
+    min_history: PositiveInt = 252
+    max_stale_days: Annotated[int, Field(ge=0)] = 5
+
+
+class HmmRegimeConfig(Strict):
+    kind: Literal["hmm"] = "hmm"
+    n_states: Annotated[int, Field(ge=2, le=6)] = 2
+    use_volatility: bool = True
+    vol_window: PositiveInt = 21
+    n_iter: PositiveInt = 200
+    seed: int = 0
+
+
+class MarkovRegimeConfig(Strict):
+    kind: Literal["markov"] = "markov"
+    n_states: Annotated[int, Field(ge=2, le=4)] = 2
+    max_train: PositiveInt = 2520
+
+
+DetectorConfig = Annotated[
+    VolatilityRegimeConfig | TrendRegimeConfig | VixRegimeConfig | HmmRegimeConfig | MarkovRegimeConfig,
+    Field(discriminator="kind"),
+]
+
+
+class RegimeConfig(Strict):
+    """Which detectors run and which of their columns enter the model's regime input.
+
+    Several detectors form a composite: their columns side by side, as one regime vector.
+    """
+
+    detectors: list[DetectorConfig] = Field(
+        default_factory=lambda: [VolatilityRegimeConfig()], min_length=1
+    )
+    columns: list[str] | None = None  # None: each detector's default model columns
+    state: str | None = None  # discrete column for per-regime reports; None: first available
+
+
+# ---------------------------------------------------------------------------- model
+
+
+class MappingConfig(Strict):
+    """θ = g(r). ``fixed`` uses ``scale`` and ``shift``; the others learn their parameters."""
+
+    kind: MappingKind = "affine"
+    scale: float = 1.0
+    shift: float = 0.0
+
+
+class ModelConfig(Strict):
+    kind: Literal["lstm", "dense"] = "lstm"
+    lstm_units: list[PositiveInt] = Field(default_factory=lambda: [32])
+    dense_units: list[PositiveInt] = Field(default_factory=lambda: [16])
+    activation: ActivationName = "swish"
+    lstm_activation: ActivationName = "tanh"
+    recurrent_activation: ActivationName = "sigmoid"
+    condition_gates: bool = False
+    mapping: MappingConfig = Field(default_factory=MappingConfig)
+    per_unit: bool = False
+    gradient: Literal["analytic", "autodiff"] = "analytic"
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    l2: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _lstm_has_layers(self) -> ModelConfig:
+        if self.kind == "lstm" and not self.lstm_units:
+            raise ValueError("an lstm model needs at least one entry in lstm_units")
+        return self
+
+
+# ---------------------------------------------------------------------------- training
+
+
+class TrainConfig(Strict):
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 128
+    learning_rate: Annotated[float, Field(gt=0)] = 1e-3
+    patience: Annotated[int, Field(ge=0)] = 5
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    loss: Literal["mse", "huber"] = "huber"
+    jit_compile: bool = False
+
+
+class WalkForwardConfig(Strict):
+    scheme: Literal["expanding", "rolling", "single"] = "expanding"
+    min_train: PositiveInt = 2520  # bars in the first training window (10 years)
+    train_window: PositiveInt | None = None  # rolling: bars per training window
+    test_size: PositiveInt = 504  # bars per test span
+    purge: Annotated[int, Field(ge=0)] | None = None  # None: the target horizon
+    ablations: list[Ablation] = Field(default_factory=lambda: ["no_regime", "shuffled_regime"])
+
+    @model_validator(mode="after")
+    def _rolling_has_window(self) -> WalkForwardConfig:
+        if self.scheme == "rolling" and self.train_window is None:
+            self.train_window = self.min_train
+        return self
+
+
+class BacktestConfig(Strict):
+    sizing: Sizing = "sign"
+    long_only: bool = False
+    threshold: NonNegativeFloat = 0.0
+    leverage: Annotated[float, Field(gt=0)] = 1.0
+    target_vol: Annotated[float, Field(gt=0)] = 0.10
+    vol_window: PositiveInt = 21
+    cost_bps: NonNegativeFloat = 1.0
+    slippage_bps: NonNegativeFloat = 0.0
+
+
+class ExperimentConfig(Strict):
+    """A whole experiment: one YAML file in ``configs/``."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "experiment"
+    data: DataConfig = Field(default_factory=DataConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    regime: RegimeConfig = Field(default_factory=RegimeConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    walk_forward: WalkForwardConfig = Field(default_factory=WalkForwardConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+
+    def to_yaml(self) -> str:
+        """The resolved config, every default written out, as stored in a run."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_config(
+    path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()
+) -> ExperimentConfig:
+    """Read, override and validate an experiment config.
+
+    Args:
+        path: a YAML file.
+        overrides: ``"key.path=value"`` strings; the value is parsed as YAML, so
+            ``train.epochs=5`` is an int and ``train.seeds=[0,1]`` a list.
+
+    Raises:
+        ConfigError: the file is missing or not YAML, an override is malformed, or the
+            result does not validate; the message names the key path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(f"{path}: not valid YAML{line}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    for override in overrides:
+        apply_override(raw, override)
+    return validate_config(raw, source=str(path))
+
+
+def validate_config(raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
+    """Validate a config dict; a failure is one `ConfigError` naming each bad key path."""
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """pydantic's errors as ``key.path: message (got value)``, joined into one line."""
+    parts = []
+    for error in exc.errors():
+        # Union members add their tag to the location ("detectors.0.volatility.window").
+        loc = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif "input" in error and not isinstance(error["input"], dict | list):
+            message += f" (got {error['input']!r})"
+        parts.append(f"{loc}: {message}" if loc else message)
+    return "; ".join(parts)
+
+
+def apply_override(raw: dict[str, Any], override: str) -> None:
+    """Set ``key.path=value`` in ``raw`` in place; list items are addressed by index."""
+    key, sep, text = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {override!r} is not of the form key.path=value")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError(f"override {override!r}: value {text!r} is not valid YAML") from None
+    node: Any = raw
+    parts = key.strip().split(".")
+    for depth, part in enumerate(parts[:-1]):
+        child = _child(node, part, ".".join(parts[: depth + 1]))
+        if child is None:
+            child = {}
+            node[part] = child
+        node = child
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_index(node, last, key)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ConfigError(f"override {override!r}: {'.'.join(parts[:-1])} is not a section")
+
+
+def _child(node: Any, part: str, path: str) -> Any:
+    if isinstance(node, list):
+        return node[_index(node, part, path)]
+    if isinstance(node, dict):
+        return node.get(part)
+    raise ConfigError(f"override key {path!r}: its parent is not a section")
+
+
+def _index(node: list[Any], part: str, path: str) -> int:
+    if not part.isdigit() or int(part) >= len(node):
+        raise ConfigError(f"override key {path!r}: expected an index below {len(node)}")
+    return int(part)

@@ -1,0 +1,425 @@
+"""Load market bars and hold them to the bars contract.
+
+Bars are a DataFrame with a tz-naive ``DatetimeIndex`` named ``date``, strictly increasing,
+and float columns ``open, high, low, close, volume`` adjusted for splits and dividends.
+
+A source is a path to a CSV or Parquet file, or a ticker. A ticker resolves, in order, to
+the on-disk cache, a yfinance download (then written to the cache), and the file bundled in
+``data/``. Every entry point validates what it read, so downstream code can trust the frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from tradenn.errors import DataError
+
+BAR_COLUMNS = ["open", "high", "low", "close", "volume"]
+PRICE_COLUMNS = ["open", "high", "low", "close"]
+Provider = Literal["auto", "cache", "yfinance", "bundled"]
+
+# The repository's data/ folder: present in a checkout and in an editable install.
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
+# Relative tolerance for "high brackets open and close": adjusted files carry float ulps.
+_BRACKET_RTOL = 1e-9
+# Gaps of more than this many calendar days are listed by `check_bars` (a long weekend is 4).
+_GAP_DAYS = 4
+
+
+def default_cache_dir() -> Path:
+    """The yfinance cache: ``$TRADENN_CACHE_DIR`` or ``~/.cache/tradenn``."""
+    return Path(os.environ.get("TRADENN_CACHE_DIR", Path.home() / ".cache" / "tradenn"))
+
+
+def bundled_path(ticker: str) -> Path | None:
+    """The bundled file for ``ticker``: the fully adjusted set first, then Yahoo's layout."""
+    for candidate in (BUNDLED_DIR / "adjusted" / f"{ticker}.csv", BUNDLED_DIR / f"{ticker}.csv"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _looks_like_path(source: str) -> bool:
+    return source.lower().endswith((".csv", ".parquet", ".pq")) or os.sep in source or "/" in source
+
+
+def load_bars(
+    source: str | os.PathLike[str],
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    *,
+    provider: Provider = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    allow_missing_volume: bool = False,
+) -> pd.DataFrame:
+    """Load validated daily bars from a file or a ticker.
+
+    Args:
+        source: a path to a CSV (Yahoo's layout or ``date,open,...``) or Parquet file, or a
+            ticker such as ``"SPY"``.
+        start: first date to keep (inclusive); ``None`` keeps everything before ``end``.
+        end: last date to keep (inclusive).
+        provider: for a ticker, where to look: ``"auto"`` tries the cache, then yfinance, then
+            the bundled file; the other values use only that place.
+        cache_dir: the yfinance cache; defaults to `default_cache_dir()`.
+        allow_missing_volume: accept a file without volume (an index such as VIX); its
+            volume column is then NaN.
+
+    Returns:
+        The bars frame of the bars contract, restricted to ``[start, end]``.
+
+    Raises:
+        DataError: the source cannot be found or read, or its bars are not usable.
+
+    Example:
+        >>> bars = load_bars("SPY", start="2010-01-01", provider="bundled")
+        >>> list(bars.columns)
+        ['open', 'high', 'low', 'close', 'volume']
+    """
+    source = os.fspath(source)
+    if _looks_like_path(source) or Path(source).is_file():
+        bars = read_bars_file(source, allow_missing_volume=allow_missing_volume)
+    else:
+        bars = _load_ticker(source, provider, cache_dir, allow_missing_volume)
+    return slice_dates(bars, start, end, name=source)
+
+
+def slice_dates(
+    bars: pd.DataFrame,
+    start: str | pd.Timestamp | None,
+    end: str | pd.Timestamp | None,
+    *,
+    name: str = "bars",
+) -> pd.DataFrame:
+    """Rows of ``bars`` dated within ``[start, end]``; an empty result is a `DataError`."""
+    start_ts = _parse_bound(start, "start")
+    end_ts = _parse_bound(end, "end")
+    if start_ts is not None and end_ts is not None and start_ts > end_ts:
+        raise DataError(f"{name}: start {start_ts.date()} is after end {end_ts.date()}")
+    sliced = bars.loc[start_ts:end_ts]
+    if sliced.empty:
+        raise DataError(
+            f"{name}: no bars between {start_ts and start_ts.date()} and "
+            f"{end_ts and end_ts.date()}; the data covers "
+            f"{bars.index[0].date()} to {bars.index[-1].date()}"
+        )
+    return sliced
+
+
+def _parse_bound(value: str | pd.Timestamp | None, what: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{what} date {value!r} is not a date (expected YYYY-MM-DD)") from exc
+
+
+# --------------------------------------------------------------------------- tickers
+
+
+def _load_ticker(
+    ticker: str,
+    provider: Provider,
+    cache_dir: str | os.PathLike[str] | None,
+    allow_missing_volume: bool,
+) -> pd.DataFrame:
+    cache_file = Path(cache_dir or default_cache_dir()) / f"{ticker}.parquet"
+    tried: list[str] = []
+    if provider in ("auto", "cache"):
+        if cache_file.is_file():
+            return read_bars_file(cache_file, allow_missing_volume=allow_missing_volume)
+        tried.append(f"no cache file {cache_file}")
+    if provider in ("auto", "yfinance"):
+        try:
+            return fetch_yfinance(ticker, cache_dir=cache_dir)
+        except DataError as exc:
+            if provider == "yfinance":
+                raise
+            tried.append(str(exc))
+    if provider in ("auto", "bundled"):
+        path = bundled_path(ticker)
+        if path is not None:
+            if provider == "auto":
+                warnings.warn(
+                    f"{ticker}: {'; '.join(tried)}; using the bundled {path.name}",
+                    stacklevel=3,
+                )
+            return read_bars_file(path, allow_missing_volume=allow_missing_volume)
+        tried.append(f"no bundled file for {ticker} in {BUNDLED_DIR}")
+    raise DataError(f"cannot load ticker {ticker!r}: " + "; ".join(tried))
+
+
+def fetch_yfinance(
+    ticker: str,
+    start: str | None = None,
+    end: str | None = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Download daily bars from Yahoo with yfinance and write them to the cache as Parquet.
+
+    Without ``start`` the whole history is downloaded. ``end`` is inclusive here (yfinance's
+    own ``end`` is exclusive). Offline or for an unknown ticker this raises a `DataError`.
+    """
+    import yfinance as yf
+
+    # yfinance reports failures by logging and returns an empty frame; we report them once.
+    logging.getLogger("yfinance").setLevel(logging.CRITICAL)
+    yf_end = None if end is None else (pd.Timestamp(end) + pd.Timedelta(days=1)).date().isoformat()
+    kwargs: dict[str, object] = {"start": start, "end": yf_end} if start else {"period": "max"}
+    if not start and yf_end:
+        kwargs = {"start": "1900-01-01", "end": yf_end}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = yf.download(ticker, progress=False, auto_adjust=True, timeout=10, **kwargs)
+    except Exception as exc:  # yfinance raises many kinds; all mean "no data"
+        raise DataError(f"yfinance download of {ticker!r} failed: {exc}") from exc
+    if raw is None or raw.empty:
+        raise DataError(f"yfinance returned no data for {ticker!r} (offline, or unknown ticker?)")
+    bars = normalize_bars(raw, name=f"yfinance {ticker}")
+    cache_file = Path(cache_dir or default_cache_dir()) / f"{ticker}.parquet"
+    write_parquet_atomic(bars, cache_file)
+    return bars
+
+
+def write_parquet_atomic(bars: pd.DataFrame, path: Path) -> None:
+    """Write ``bars`` to ``path`` through a temporary file, so a reader never sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    bars.to_parquet(tmp)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def read_bars_file(path: str | os.PathLike[str], *, allow_missing_volume: bool = False) -> pd.DataFrame:
+    """Read a CSV or Parquet file of daily bars and validate it."""
+    raw = _read_raw(Path(path))
+    return normalize_bars(raw, name=str(path), allow_missing_volume=allow_missing_volume)
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a CSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep=None, engine="python")
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot be parsed as a table ({first_line})") from exc
+
+
+def _flatten_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """yfinance gives (Price, Ticker) MultiIndex columns; keep the Price level of one ticker."""
+    if not isinstance(frame.columns, pd.MultiIndex):
+        return frame
+    fields = {"open", "high", "low", "close", "adj close", "volume"}
+    for level in range(frame.columns.nlevels):
+        values = {str(v).lower() for v in frame.columns.get_level_values(level)}
+        if values & fields:
+            others = [lvl for lvl in range(frame.columns.nlevels) if lvl != level]
+            tickers = {frame.columns[i][others[0]] for i in range(len(frame.columns))} if others else set()
+            if len(tickers) > 1:
+                raise DataError(
+                    f"{name}: holds several tickers {sorted(map(str, tickers))}; load one at a time"
+                )
+            flat = frame.copy()
+            flat.columns = frame.columns.get_level_values(level)
+            return flat
+    raise DataError(f"{name}: no price columns in MultiIndex columns {list(frame.columns)[:6]}")
+
+
+def normalize_bars(
+    raw: pd.DataFrame, *, name: str = "bars", allow_missing_volume: bool = False
+) -> pd.DataFrame:
+    """Turn a frame in Yahoo's CSV layout, yfinance's layout or ours into validated bars.
+
+    When the frame has ``Adj Close``, open/high/low/close are scaled by ``Adj Close / Close``
+    so that all four are adjusted for dividends as well as splits.
+    """
+    if raw.empty and len(raw.columns) == 0:
+        raise DataError(f"{name}: the file is empty")
+    frame = _flatten_columns(raw, name)
+    frame = frame.rename(columns=lambda c: str(c).strip().lower().replace("_", " "))
+    frame = _move_dates_to_index(frame, name)
+    if len(frame) == 0:
+        raise DataError(f"{name}: has a header but no rows")
+
+    required = PRICE_COLUMNS + ([] if allow_missing_volume else ["volume"])
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{name}: missing required column(s) {missing}; found {list(frame.columns)}"
+        )
+    if "volume" not in frame.columns:
+        frame["volume"] = np.nan
+
+    numeric = {c: pd.to_numeric(frame[c], errors="coerce") for c in BAR_COLUMNS}
+    adj_close = frame.get("adj close")
+    bars = pd.DataFrame(numeric, index=frame.index).astype("float64")
+    _check_prices(bars, frame, name)
+    if adj_close is not None:
+        adj = pd.to_numeric(adj_close, errors="coerce").astype("float64")
+        _require(adj.notna() & (adj > 0), bars.index, name, "Adj Close missing or not positive")
+        factor = adj / bars["close"]
+        bars[PRICE_COLUMNS] = bars[PRICE_COLUMNS].mul(factor, axis=0)
+    return validate_bars(bars, name=name)
+
+
+def _move_dates_to_index(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    if "date" in frame.columns or "datetime" in frame.columns:
+        column = "date" if "date" in frame.columns else "datetime"
+        raw_dates = frame[column]
+        frame = frame.drop(columns=[column])
+    elif isinstance(frame.index, pd.DatetimeIndex):
+        raw_dates = frame.index.to_series()
+    else:
+        raise DataError(
+            f"{name}: missing required column 'Date' (or a date index); found {list(frame.columns)}"
+        )
+    dates = pd.to_datetime(raw_dates, errors="coerce", format="mixed")
+    bad = dates.isna().to_numpy()
+    if bad.any():
+        examples = [str(v) for v in np.asarray(raw_dates)[bad][:3]]
+        raise DataError(f"{name}: {int(bad.sum())} unparsable date(s), first {examples}")
+    index = pd.DatetimeIndex(dates)
+    if index.tz is not None:
+        index = index.tz_localize(None)  # a daily bar's date is the exchange's local date
+    frame = frame.set_axis(index.normalize().rename("date"), axis=0)
+    return frame
+
+
+def _require(ok: pd.Series, index: pd.Index, name: str, problem: str) -> None:
+    bad = ~ok.to_numpy()
+    if bad.any():
+        raise DataError(f"{name}: {problem} in {int(bad.sum())} row(s), first {_dates(index[bad])}")
+
+
+def _dates(index: pd.Index, limit: int = 3) -> str:
+    return ", ".join(str(d.date()) for d in index[:limit])
+
+
+def _check_prices(bars: pd.DataFrame, raw: pd.DataFrame | None, name: str) -> None:
+    """Prices must be numbers (``raw`` is the frame before coercion, if any), present, > 0."""
+    for column in PRICE_COLUMNS:
+        values = bars[column]
+        if raw is not None:
+            non_numeric = values.isna() & raw[column].notna()
+            _require(~non_numeric, bars.index, name, f"non-numeric {column!r}")
+        _require(values.notna(), bars.index, name, f"missing (NaN) {column!r}")
+        _require(values > 0, bars.index, name, f"{column!r} <= 0")
+
+
+def validate_bars(bars: pd.DataFrame, *, name: str = "bars") -> pd.DataFrame:
+    """Check the bars contract; raise `DataError` or warn and repair what is repairable.
+
+    Errors: duplicate dates, NaN or non-positive prices, high < low. Repaired with a warning:
+    unsorted dates (sorted), high/low that do not bracket open/close (widened to do so), and
+    NaN volume (kept).
+    """
+    _check_prices(bars, None, name)
+    duplicated = bars.index.duplicated(keep=False)
+    if duplicated.any():
+        dup_dates = bars.index[duplicated].unique()
+        raise DataError(
+            f"{name}: {len(dup_dates)} duplicate date(s), first {_dates(dup_dates)}"
+        )
+    if not bars.index.is_monotonic_increasing:
+        warnings.warn(f"{name}: dates were not in increasing order; sorted them", stacklevel=3)
+        bars = bars.sort_index()
+    _require(bars["high"] >= bars["low"], bars.index, name, "high < low")
+
+    top = bars[["open", "close"]].max(axis=1)
+    bottom = bars[["open", "close"]].min(axis=1)
+    unbracketed = (bars["high"] < top * (1 - _BRACKET_RTOL)) | (bars["low"] > bottom * (1 + _BRACKET_RTOL))
+    if unbracketed.any():
+        warnings.warn(
+            f"{name}: high/low do not bracket open/close in {int(unbracketed.sum())} row(s), "
+            f"first {_dates(bars.index[unbracketed])}; widened high/low to cover them",
+            stacklevel=3,
+        )
+        bars = bars.copy()
+        bars["high"] = np.maximum(bars["high"], top)
+        bars["low"] = np.minimum(bars["low"], bottom)
+    volume_na = bars["volume"].isna()
+    if volume_na.any() and not volume_na.all():
+        warnings.warn(
+            f"{name}: volume missing in {int(volume_na.sum())} row(s), first "
+            f"{_dates(bars.index[volume_na])}",
+            stacklevel=3,
+        )
+    bars.index.name = "date"
+    return bars
+
+
+def bars_hash(bars: pd.DataFrame) -> str:
+    """A short content hash of ``bars`` (dates and values), stored with every run."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(bars, index=True).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- checking
+
+
+@dataclass
+class BarsCheck:
+    """What `check_bars_file` found: a summary to print and whether the file is usable."""
+
+    path: str
+    rows: int = 0
+    first: str | None = None
+    last: str | None = None
+    gaps: list[tuple[str, str, int]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.error is None
+
+
+def check_bars_file(
+    path: str | os.PathLike[str],
+    *,
+    loader: Callable[..., pd.DataFrame] = read_bars_file,
+) -> BarsCheck:
+    """Validate a bars file and summarize it: range, rows, gaps and problems."""
+    result = BarsCheck(path=os.fspath(path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            bars = loader(path, allow_missing_volume=True)
+        except DataError as exc:
+            result.error = str(exc)
+            bars = None
+    result.warnings = [str(w.message) for w in caught]
+    if bars is None:
+        return result
+    result.rows = len(bars)
+    result.first = str(bars.index[0].date())
+    result.last = str(bars.index[-1].date())
+    steps = bars.index.to_series().diff().dt.days
+    for date, days in steps[steps > _GAP_DAYS].items():
+        previous = bars.index[bars.index.get_loc(date) - 1]
+        result.gaps.append((str(previous.date()), str(date.date()), int(days)))
+    if bars["volume"].isna().all():
+        result.warnings.append("no volume column (fine for an index such as VIX)")
+    return result

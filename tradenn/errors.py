@@ -1,0 +1,23 @@
+"""Errors that describe a user's mistake.
+
+Library code raises these with a message that names the input, what was expected and what
+was received. Only ``tradenn.cli`` turns them into a one-line message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+
+class TradennError(Exception):
+    """Base class of every error tradenn raises for bad input or a failed run."""
+
+
+class DataError(TradennError):
+    """Market data that cannot be loaded or is not usable as bars."""
+
+
+class ConfigError(TradennError):
+    """An experiment config that does not validate."""
+
+
+class RunError(TradennError):
+    """A run directory that is missing, incomplete or cannot be written."""

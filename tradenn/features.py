@@ -1,0 +1,137 @@
+"""Causal features from bars, the next-period target, scaling and windowing.
+
+Every feature stamped t is computed from bars dated <= t only (rolling windows look back,
+never forward). The target stamped t is the return from t to t + horizon: it is the label
+the model learns to predict at t, and the only future-looking series in tradenn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+TRADING_DAYS = 252
+
+
+def _log_close(bars: pd.DataFrame) -> pd.Series:
+    return np.log(bars["close"])
+
+
+def log_return(bars: pd.DataFrame) -> pd.Series:
+    """Log return of close from t-1 to t."""
+    return _log_close(bars).diff()
+
+
+def return_5(bars: pd.DataFrame) -> pd.Series:
+    """Log return over the last 5 bars."""
+    return _log_close(bars).diff(5)
+
+
+def return_21(bars: pd.DataFrame) -> pd.Series:
+    """Log return over the last 21 bars (about a month)."""
+    return _log_close(bars).diff(21)
+
+
+def volatility_21(bars: pd.DataFrame) -> pd.Series:
+    """Annualized standard deviation of the last 21 daily log returns."""
+    return log_return(bars).rolling(21).std() * np.sqrt(TRADING_DAYS)
+
+
+def intraday_range(bars: pd.DataFrame) -> pd.Series:
+    """log(high / low) of the bar: a one-bar volatility estimate."""
+    return np.log(bars["high"] / bars["low"])
+
+
+def overnight_gap(bars: pd.DataFrame) -> pd.Series:
+    """log(open_t / close_{t-1})."""
+    return np.log(bars["open"] / bars["close"].shift(1))
+
+
+def volume_z(bars: pd.DataFrame) -> pd.Series:
+    """log volume against its trailing 63-bar mean and standard deviation."""
+    log_volume = np.log(bars["volume"].where(bars["volume"] > 0))
+    mean = log_volume.rolling(63).mean()
+    std = log_volume.rolling(63).std()
+    return (log_volume - mean) / std
+
+
+def close_ma_ratio(bars: pd.DataFrame) -> pd.Series:
+    """log(close / 50-bar moving average of close)."""
+    return np.log(bars["close"] / bars["close"].rolling(50).mean())
+
+
+FEATURES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "log_return": log_return,
+    "return_5": return_5,
+    "return_21": return_21,
+    "volatility_21": volatility_21,
+    "range": intraday_range,
+    "gap": overnight_gap,
+    "volume_z": volume_z,
+    "close_ma_ratio": close_ma_ratio,
+}
+
+
+def make_features(bars: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The named causal features of ``bars``, one column each; warm-up rows are NaN."""
+    unknown = [c for c in columns if c not in FEATURES]
+    if unknown:
+        raise KeyError(f"unknown feature(s) {unknown}; known: {sorted(FEATURES)}")
+    return pd.DataFrame({name: FEATURES[name](bars) for name in columns}, index=bars.index)
+
+
+def make_target(bars: pd.DataFrame, horizon: int = 1) -> pd.Series:
+    """Simple return of close from t to t + horizon, stamped t (NaN for the last bars)."""
+    close = bars["close"]
+    return (close.shift(-horizon) / close - 1.0).rename("target")
+
+
+@dataclass
+class Standardizer:
+    """Column means and standard deviations, fitted on training rows only.
+
+    Kept deliberately small (not scikit-learn) so it serializes into a run's JSON.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Standardizer:
+        values = np.asarray(values, dtype="float64")
+        mean = np.nanmean(values, axis=0)
+        std = np.nanstd(values, axis=0)
+        std = np.where(std > 0, std, 1.0)  # a constant column scales to zero, not to NaN
+        return cls(mean=mean, std=std)
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values, dtype="float64") - self.mean) / self.std
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype="float64") * self.std + self.mean
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": np.atleast_1d(self.mean).tolist(), "std": np.atleast_1d(self.std).tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list[float]]) -> Standardizer:
+        return cls(mean=np.asarray(data["mean"]), std=np.asarray(data["std"]))
+
+
+def make_windows(values: np.ndarray, window: int) -> np.ndarray:
+    """Sliding windows over rows: ``out[i] = values[i : i + window]``.
+
+    The window ending at row j (``out[j - window + 1]``) holds rows j-window+1..j, so it is
+    stamped with row j's date. Returns shape ``(rows - window + 1, window, features)``.
+    """
+    values = np.asarray(values)
+    if values.ndim == 1:
+        values = values[:, None]
+    if len(values) < window:
+        return np.empty((0, window, values.shape[1]), dtype=values.dtype)
+    windows = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)
+    # sliding_window_view puts the window axis last: (n, features, window) -> (n, window, features)
+    return np.ascontiguousarray(windows.transpose(0, 2, 1))
