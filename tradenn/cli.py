@@ -1,0 +1,205 @@
+"""The ``tradenn`` command line: each command parses, calls one library function, prints.
+
+Heavy imports (TensorFlow, pandas, matplotlib) happen inside the commands so that
+``tradenn --help`` is instant. A `TradennError` becomes one line on stderr and exit code 1;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+# Before TensorFlow is imported anywhere: keep its C++ start-up chatter off the terminal.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Regime-conditioned neural activations for trading research.",
+)
+data_app = typer.Typer(no_args_is_help=True, help="Check and fetch market data.")
+app.add_typer(data_app, name="data")
+
+SetOption = Annotated[
+    Optional[list[str]],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--set", help="Override a config value: key.path=value (repeatable)."),
+]
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn tradenn's errors into one line on stderr and a non-zero exit."""
+    from tradenn.errors import TradennError
+
+    warnings.showwarning = _one_line_warning
+    try:
+        yield
+    except TradennError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def train(
+    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML, e.g. configs/spy.yaml.")] = None,  # noqa: UP045
+    overrides: SetOption = None,
+    runs_dir: Annotated[Path, typer.Option(help="Where run directories go.")] = Path("runs"),
+    resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted run directory.")] = None,  # noqa: UP045
+    backtest: Annotated[bool, typer.Option("--backtest", help="Backtest the run when training ends.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train an experiment walk-forward and write a run directory."""
+    with _user_errors():
+        from tradenn.config import load_config
+        from tradenn.errors import ConfigError
+
+        if resume is not None:
+            if config is not None or overrides:
+                raise ConfigError("--resume takes the run's own config; drop CONFIG and --set")
+            from tradenn.experiment import resume_run
+
+            run = resume_run(resume, quiet=quiet)
+        else:
+            if config is None:
+                raise ConfigError("missing CONFIG (a YAML file such as configs/spy.yaml)")
+            experiment_config = load_config(config, overrides or [])
+            from tradenn.experiment import train_run
+
+            run = train_run(experiment_config, runs_dir=runs_dir, quiet=quiet)
+        typer.echo(f"run complete: {run.path}")
+        if backtest:
+            _backtest(run.path, cost_bps=None, sizing=None, long_only=None)
+
+
+@app.command("backtest")
+def backtest_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `tradenn train`.")],
+    cost_bps: Annotated[Optional[float], typer.Option(help="Cost per unit of turnover, in basis points.")] = None,  # noqa: UP045
+    sizing: Annotated[Optional[str], typer.Option(help="sign, threshold, proportional or vol_target.")] = None,  # noqa: UP045
+    long_only: Annotated[Optional[bool], typer.Option("--long-only/--long-short", help="Forbid short positions.")] = None,  # noqa: UP045
+) -> None:
+    """Backtest a run's predictions and write backtest.json and report.html."""
+    with _user_errors():
+        _backtest(run_dir, cost_bps=cost_bps, sizing=sizing, long_only=long_only)
+
+
+def _backtest(run_dir: Path, **options: object) -> None:
+    from tradenn.report import backtest_run
+
+    summary = backtest_run(run_dir, **options)
+    _print_table(summary.table())
+    typer.echo(f"report: {summary.report_path}")
+
+
+def _print_table(frame) -> None:  # a pandas DataFrame
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold")
+    table.add_column(frame.index.name or "")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for index, row in frame.iterrows():
+        table.add_row(str(index), *[_cell(v) for v in row])
+    Console().print(table)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "—" if value != value else f"{value:.3f}"
+    return str(value)
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("compare.html"),
+) -> None:
+    """Put several runs side by side: one table, one equity chart."""
+    with _user_errors():
+        from tradenn.report import compare_runs
+
+        _print_table(compare_runs(run_dirs, out))
+        typer.echo(f"comparison: {out}")
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="A complete run directory.")],
+    asof: Annotated[Optional[str], typer.Option(help="Use bars up to this date (YYYY-MM-DD).")] = None,  # noqa: UP045
+    provider: Annotated[str, typer.Option(help="Where the latest bars come from: auto, cache, yfinance, bundled.")] = "auto",
+) -> None:
+    """Print the signal and position for the next session from the run's latest model."""
+    with _user_errors():
+        from tradenn.predicting import predict_next
+
+        signal = predict_next(run_dir, asof=asof, provider=provider)
+        typer.echo(signal.describe())
+
+
+@app.command()
+def regimes(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML.")],
+    overrides: SetOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for regimes.png and regimes.csv.")] = Path("regimes"),
+) -> None:
+    """Fit the config's regime on its first training window and show it over history."""
+    with _user_errors():
+        from tradenn.config import load_config
+        from tradenn.regimes import analyze_regimes
+
+        analysis = analyze_regimes(load_config(config, overrides or []), out)
+        _print_table(analysis.table)
+        typer.echo(f"fitted on bars up to {analysis.fit_end}; figure: {analysis.figure_path}")
+
+
+@data_app.command("check")
+def data_check(path: Annotated[Path, typer.Argument(help="A CSV or Parquet file of daily bars.")]) -> None:
+    """Validate a bars file and summarize it (exit 1 when it is not usable)."""
+    with _user_errors():
+        from tradenn.data import check_bars_file
+        from tradenn.errors import DataError
+
+        check = check_bars_file(path)
+        for message in check.warnings:
+            typer.echo(f"warning: {message}", err=True)
+        if not check.usable:
+            raise DataError(str(check.error))
+        typer.echo(f"{path}: {check.rows} rows from {check.first} to {check.last}")
+        typer.echo(f"gaps over 4 calendar days: {len(check.gaps)}")
+        for before, after, days in check.gaps:
+            typer.echo(f"  {before} -> {after} ({days} days)")
+        typer.echo("usable" + (f", with {len(check.warnings)} warning(s)" if check.warnings else ""))
+
+
+@data_app.command("fetch")
+def data_fetch(
+    ticker: Annotated[str, typer.Argument(help="A Yahoo ticker such as SPY.")],
+    start: Annotated[Optional[str], typer.Option(help="First date (YYYY-MM-DD).")] = None,  # noqa: UP045
+    end: Annotated[Optional[str], typer.Option(help="Last date (YYYY-MM-DD), inclusive.")] = None,  # noqa: UP045
+) -> None:
+    """Download daily bars with yfinance into the on-disk cache."""
+    with _user_errors():
+        from tradenn.data import default_cache_dir, fetch_yfinance
+
+        bars = fetch_yfinance(ticker, start, end)
+        typer.echo(
+            f"{ticker}: {len(bars)} bars from {bars.index[0].date()} to {bars.index[-1].date()} "
+            f"cached in {default_cache_dir() / (ticker + '.parquet')}"
+        )

@@ -1,0 +1,288 @@
+"""A whole training run: walk-forward folds × variants × seeds, written to a run directory.
+
+For each fold the regime detector and the scalers are fitted on that fold's training window
+only, and a fresh model per variant and seed predicts the fold's test span. Each finished
+fold is saved under ``folds/`` before the next begins, so ``--resume`` redoes only what an
+interruption lost; the run's own files (``predictions.csv`` ...) and the ``complete`` status
+are written once every fold is done.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import pickle
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tradenn.config import ExperimentConfig
+from tradenn.data import bars_hash, load_bars
+from tradenn.errors import RunError, TradennError
+from tradenn.progress import Progress
+from tradenn.regimes import build_regime
+from tradenn.runs import (
+    COMPLETE,
+    FAILED,
+    RUNNING,
+    Run,
+    write_csv_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
+from tradenn.walkforward import Fold, Panel, fold_arrays, make_folds, shuffle_regime
+
+MAIN_VARIANT = "regime"
+INTERRUPTED = "interrupted"
+
+
+def variants(config: ExperimentConfig) -> list[str]:
+    """The regime model first, then its ablations."""
+    return [MAIN_VARIANT, *config.walk_forward.ablations]
+
+
+def prediction_column(variant: str, seed: int | None = None) -> str:
+    """``prediction``, ``prediction_no_regime``, ``prediction_seed3``, ..."""
+    name = "prediction" if variant == MAIN_VARIANT else f"prediction_{variant}"
+    return name if seed is None else f"{name}_seed{seed}"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for package in ("tradenn", "tensorflow", "keras", "numpy", "pandas", "yfinance"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+@dataclass
+class Experiment:
+    """The config with its bars loaded and its folds laid out."""
+
+    config: ExperimentConfig
+    bars: pd.DataFrame
+    panel: Panel
+    folds: list[Fold]
+
+    @classmethod
+    def prepare(cls, config: ExperimentConfig) -> Experiment:
+        data = config.data
+        bars = load_bars(data.source, data.start, data.end, provider=data.provider)
+        panel = Panel.from_bars(bars, config)
+        folds = make_folds(len(panel.dates), config.walk_forward, horizon=config.features.horizon)
+        return cls(config, bars, panel, folds)
+
+    def data_record(self) -> dict[str, Any]:
+        return {
+            "source": self.config.data.source,
+            "provider": self.config.data.provider,
+            "start": str(self.bars.index[0].date()),
+            "end": str(self.bars.index[-1].date()),
+            "rows": len(self.bars),
+            "hash": bars_hash(self.bars),
+        }
+
+    def bar_row(self, fold_row: int) -> int:
+        """Position in ``bars`` of a fold's row position (folds count usable rows)."""
+        return self.panel.first_usable + fold_row
+
+
+def train_run(
+    config: ExperimentConfig,
+    *,
+    runs_dir: str | Path = "runs",
+    progress: Progress | None = None,
+    quiet: bool = False,
+) -> Run:
+    """Train ``config`` walk-forward into a new run directory and mark it complete."""
+    experiment = Experiment.prepare(config)
+    run = Run.create(
+        runs_dir,
+        config.name,
+        variants=variants(config),
+        seeds=list(config.train.seeds),
+        data=experiment.data_record(),
+        versions=package_versions(),
+        folds=[{**f.to_dict(experiment.panel.dates), "status": "pending"} for f in experiment.folds],
+    )
+    write_text_atomic(run.path / "config.yaml", config.to_yaml())
+    return _execute(run, experiment, progress or _default_progress(experiment, quiet))
+
+
+def resume_run(
+    run_dir: str | Path, *, progress: Progress | None = None, quiet: bool = False
+) -> Run:
+    """Finish an interrupted or failed run without redoing its completed folds."""
+    run = Run.open(run_dir)
+    if run.status == COMPLETE:
+        raise RunError(f"run {run.path} is already complete; nothing to resume")
+    experiment = Experiment.prepare(run.config())
+    stored, current = run.manifest["data"]["hash"], bars_hash(experiment.bars)
+    if stored != current:
+        raise RunError(
+            f"run {run.path}: the bars changed since the run started (hash {stored}, now "
+            f"{current}); start a new run instead of resuming"
+        )
+    if len(run.manifest["folds"]) != len(experiment.folds):
+        raise RunError(f"run {run.path}: its folds no longer match its config; start a new run")
+    run.mark(RUNNING, error=None)
+    return _execute(run, experiment, progress or _default_progress(experiment, quiet))
+
+
+def _default_progress(experiment: Experiment, quiet: bool) -> Progress:
+    config = experiment.config
+    per_fold = len(variants(config)) * len(config.train.seeds)
+    return Progress(len(experiment.folds) * per_fold, quiet=quiet)
+
+
+def _fold_dir(run: Run, fold: Fold) -> Path:
+    return run.path / "folds" / f"fold_{fold.index}"
+
+
+def _execute(run: Run, experiment: Experiment, progress: Progress) -> Run:
+    config = experiment.config
+    per_fold = len(variants(config)) * len(config.train.seeds)
+    try:
+        for fold in experiment.folds:
+            record = run.manifest["folds"][fold.index]
+            if record["status"] == COMPLETE and (_fold_dir(run, fold) / "predictions.csv").is_file():
+                progress.skip(per_fold)
+                continue
+            record["status"] = RUNNING
+            run.save_manifest()
+            _train_fold(run, experiment, fold, progress)
+            record["status"] = COMPLETE
+            run.save_manifest()
+        _finish(run, experiment)
+    except KeyboardInterrupt:
+        _mark_current_fold(run, INTERRUPTED)
+        run.mark(INTERRUPTED, error="interrupted by the user")
+        raise RunError(
+            f"interrupted; completed folds are kept. Resume with: tradenn train --resume {run.path}"
+        ) from None
+    except Exception as exc:
+        _mark_current_fold(run, FAILED)
+        run.mark(FAILED, error=str(exc))
+        if isinstance(exc, TradennError):
+            raise RunError(f"{exc} (run {run.path} marked failed)") from None
+        raise
+    return run
+
+
+def _mark_current_fold(run: Run, status: str) -> None:
+    for record in run.manifest["folds"]:
+        if record["status"] == RUNNING:
+            record["status"] = status
+
+
+def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress) -> None:
+    # TensorFlow is imported here, not at module level, so `tradenn --help` stays instant.
+    from tradenn.models import predict_theta
+    from tradenn.training import fit_model, predict
+
+    config = experiment.config
+    fold_dir = _fold_dir(run, fold)
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    train_end_bar = experiment.bar_row(fold.train_end)
+    regime = build_regime(config.regime)
+    regime.fit(experiment.bars.iloc[:train_end_bar])
+    regime_frame = regime.transform(experiment.bars)
+    model_regime = regime_frame[regime.model_columns]
+    train, validation, test, scalers = fold_arrays(
+        experiment.panel, model_regime, fold, validation_fraction=config.train.validation_fraction
+    )
+
+    out = pd.DataFrame(index=test.dates)
+    out.index.name = "date"
+    out["fold"] = fold.index
+    out["close"] = experiment.bars["close"].reindex(test.dates)
+    out["target"] = experiment.panel.target.reindex(test.dates)
+    histories = []
+    thetas: list[dict[str, np.ndarray]] = []
+    n_folds = len(experiment.folds)
+    for variant in variants(config):
+        for seed in config.train.seeds:
+            train_v, validation_v, test_v = train, validation, test
+            if variant == "shuffled_regime":
+                rng = np.random.default_rng([seed, fold.index])
+                train_v, validation_v, test_v = (shuffle_regime(a, rng) for a in (train, validation, test))
+            label = f"fold {fold.index + 1}/{n_folds} · {variant} · seed {seed}"
+            progress.start_model(label, config.train.epochs)
+            result = fit_model(config, train_v, validation_v, variant=variant, seed=seed,
+                               label=label, on_epoch=progress.epoch)
+            progress.end_model(len(result.history), float(result.history["val_loss"].min()))
+            scaled = predict(result.model, test_v)
+            out[prediction_column(variant, seed)] = scalers.target.inverse(scaled)
+            if variant == MAIN_VARIANT:
+                thetas.append(predict_theta(result.model, test_v.inputs()))
+            result.model.save(fold_dir / f"{variant}_seed{seed}.keras")
+            history = result.history.assign(fold=fold.index, variant=variant, seed=seed)
+            histories.append(history)
+
+    for variant in variants(config):
+        seed_columns = [prediction_column(variant, s) for s in config.train.seeds]
+        out[prediction_column(variant)] = out[seed_columns].mean(axis=1)
+    for name in thetas[0]:
+        out[f"theta_{name}"] = np.mean([t[name] for t in thetas], axis=0)
+    for column in model_regime.columns:
+        out[f"regime_{column}"] = model_regime[column].reindex(test.dates)
+    if regime.state_column is not None:
+        out["state"] = regime_frame[regime.state_column].reindex(test.dates)
+
+    write_json_atomic(fold_dir / "scalers.json", scalers.to_dict())
+    (fold_dir / "regime.pkl").write_bytes(pickle.dumps(regime))
+    write_csv_atomic(fold_dir / "history.csv", pd.concat(histories).set_index("fold"))
+    write_csv_atomic(fold_dir / "predictions.csv", _ordered(out, config))
+
+
+def _ordered(frame: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    """Columns in a reader's order: fold, prices, predictions, θ, regime."""
+    first = ["fold", "close", "target"] + [prediction_column(v) for v in variants(config)]
+    rest = [c for c in frame.columns if c not in first]
+    return frame[first + sorted(rest, key=lambda c: (not c.startswith("prediction"), c))]
+
+
+def _finish(run: Run, experiment: Experiment) -> None:
+    config = experiment.config
+    fold_dirs = [_fold_dir(run, fold) for fold in experiment.folds]
+    predictions = pd.concat(
+        pd.read_csv(d / "predictions.csv", index_col="date", parse_dates=["date"]) for d in fold_dirs
+    )
+    history = pd.concat(pd.read_csv(d / "history.csv") for d in fold_dirs)
+    write_csv_atomic(run.path / "predictions.csv", predictions)
+    write_csv_atomic(run.path / "history.csv", history.set_index("fold"))
+    write_json_atomic(run.path / "metrics.json", prediction_metrics(predictions, variants(config)))
+    last = fold_dirs[-1] / f"{MAIN_VARIANT}_seed{config.train.seeds[0]}.keras"
+    shutil.copyfile(last, run.path / ".model.keras.tmp")
+    (run.path / ".model.keras.tmp").replace(run.path / "model.keras")
+    run.mark(COMPLETE, error=None)
+
+
+def prediction_metrics(predictions: pd.DataFrame, names: list[str]) -> dict[str, Any]:
+    """Per variant, overall and per fold: how well predictions track the realized target."""
+
+    def metrics(frame: pd.DataFrame, column: str) -> dict[str, float]:
+        known = frame[[column, "target"]].dropna()
+        error = known[column] - known["target"]
+        return {
+            "rows": len(known),
+            "mse": float((error**2).mean()),
+            "mae": float(error.abs().mean()),
+            "ic_pearson": float(known[column].corr(known["target"])),
+            "ic_spearman": float(known[column].corr(known["target"], method="spearman")),
+            "hit_rate": float((np.sign(known[column]) == np.sign(known["target"])).mean()),
+        }
+
+    result: dict[str, Any] = {}
+    for variant in names:
+        column = prediction_column(variant)
+        result[variant] = {
+            "all": metrics(predictions, column),
+            "folds": {int(k): metrics(g, column) for k, g in predictions.groupby("fold")},
+        }
+    return result

@@ -1,0 +1,111 @@
+"""The step after the backtest: tomorrow's signal from a finished run's latest model."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradenn.data import load_bars
+from tradenn.errors import DataError, RunError
+from tradenn.experiment import MAIN_VARIANT
+from tradenn.runs import open_complete_run
+from tradenn.walkforward import FoldScalers, Panel, rows_to_arrays
+
+
+@dataclass
+class Signal:
+    """The model's call for the session after ``asof``."""
+
+    source: str
+    asof: pd.Timestamp
+    prediction: float  # predicted return from the close of asof to the next close
+    position: float
+    fold: int
+    trained_through: str
+    regime: dict[str, float]
+
+    def describe(self) -> str:
+        side = "long" if self.position > 0 else "short" if self.position < 0 else "flat"
+        regime = ", ".join(f"{k}={v:.3g}" for k, v in self.regime.items())
+        return (
+            f"{self.source} as of {self.asof.date()}: predicted next-session return "
+            f"{self.prediction:+.3%}; position {self.position:+.2f} ({side}) from the close of "
+            f"{self.asof.date()}\nmodel: fold {self.fold}, trained on bars through "
+            f"{self.trained_through}; regime: {regime}"
+        )
+
+
+def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str = "auto") -> Signal:
+    """Predict the next session with the last fold's models (mean over seeds).
+
+    Bars come from ``provider`` (the cache or yfinance for fresh data). The date must lie
+    after the last fold's training window: an earlier date would be predicted by a model
+    that had seen its future.
+
+    Raises:
+        RunError: the run is not complete, or ``asof`` falls inside the model's training data.
+        DataError: no bars up to ``asof``.
+    """
+    import keras
+
+    run = open_complete_run(run_dir)
+    config = run.config()
+    bars = load_bars(config.data.source, config.data.start, asof, provider=provider)  # type: ignore[arg-type]
+    fold = run.manifest["folds"][-1]
+    date = bars.index[-1]
+    if date <= pd.Timestamp(fold["train_end"]):
+        raise RunError(
+            f"--asof {date.date()} is inside the last fold's training data (through "
+            f"{fold['train_end']}); its prediction would use the future — read the run's "
+            f"predictions.csv for earlier dates"
+        )
+    fold_dir = run.path / "folds" / f"fold_{fold['index']}"
+    scalers = FoldScalers.from_dict(json.loads((fold_dir / "scalers.json").read_text()))
+    regime_detector = pickle.loads((fold_dir / "regime.pkl").read_bytes())
+    panel = Panel.from_bars(bars, config)
+    regime = regime_detector.transform(bars)[regime_detector.model_columns]
+    if regime.iloc[-1].isna().any():
+        raise DataError(f"the regime is undefined on {date.date()} (missing input data?)")
+    arrays = rows_to_arrays(panel, regime, scalers, np.array([len(bars) - 1]))
+    outputs = []
+    for seed in config.train.seeds:
+        model = keras.saving.load_model(fold_dir / f"{MAIN_VARIANT}_seed{seed}.keras")
+        outputs.append(float(np.asarray(model.predict(arrays.inputs(), verbose=0)).reshape(-1)[0]))
+    prediction = float(scalers.target.inverse(np.mean(outputs)))
+    position = _position(run, config, bars, date, prediction)
+    return Signal(
+        source=config.data.source,
+        asof=date,
+        prediction=prediction,
+        position=position,
+        fold=int(fold["index"]),
+        trained_through=fold["train_end"],
+        regime={k: float(v) for k, v in regime.iloc[-1].items()},
+    )
+
+
+def _position(run, config, bars: pd.DataFrame, date: pd.Timestamp, prediction: float) -> float:
+    """Size the new prediction exactly as the backtest sizes the run's: sizings that scale by
+    past predictions see the run's own out-of-sample predictions before ``date``."""
+    from tradenn.backtest import positions_from_predictions
+
+    history = run.predictions()["prediction"]
+    history = history[history.index < date]
+    series = pd.concat([history, pd.Series([prediction], index=[date])])
+    settings = config.backtest
+    positions = positions_from_predictions(
+        series,
+        sizing=settings.sizing,
+        long_only=settings.long_only,
+        threshold=settings.threshold,
+        leverage=settings.leverage,
+        target_vol=settings.target_vol,
+        vol_window=settings.vol_window,
+        prices=bars["close"].reindex(series.index),
+    )
+    return float(positions.iloc[-1])

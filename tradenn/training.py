@@ -1,0 +1,131 @@
+"""Fit one model on one fold's arrays, seeded, and predict with it.
+
+Reproducibility: every model starts from ``keras.utils.set_random_seed(seed)`` with
+TensorFlow's op determinism on, so a model's weights depend on its seed and data only —
+not on which models were trained before it in the process. That is what lets a resumed
+run give the same predictions as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tradenn.config import ExperimentConfig
+from tradenn.errors import TradennError
+from tradenn.models import build_model
+from tradenn.walkforward import Arrays
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+class NonFiniteLoss(TradennError):
+    """Training produced a NaN or infinite loss."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+class _Watch(keras.callbacks.Callback):
+    """Stops on a non-finite loss (naming the epoch) and reports each epoch."""
+
+    def __init__(self, label: str, on_epoch: EpochCallback | None):
+        super().__init__()
+        self.label = label
+        self.on_epoch = on_epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = logs or {}
+        for key in ("loss", "val_loss"):
+            value = logs.get(key)
+            if value is not None and not math.isfinite(value):
+                raise NonFiniteLoss(
+                    f"{self.label}: {key} became {value} at epoch {epoch + 1}; lower "
+                    f"train.learning_rate or check the inputs"
+                )
+        if self.on_epoch is not None:
+            self.on_epoch(epoch + 1, logs)
+
+
+@dataclass
+class FitResult:
+    model: keras.Model
+    history: pd.DataFrame  # epoch, loss, val_loss
+
+
+def fit_model(
+    config: ExperimentConfig,
+    train: Arrays,
+    validation: Arrays,
+    *,
+    variant: str,
+    seed: int,
+    label: str,
+    on_epoch: EpochCallback | None = None,
+) -> FitResult:
+    """Build, compile and fit one model with early stopping on the validation rows.
+
+    Args:
+        config: the experiment (model, train sections are used).
+        train: rows to fit on; batches are shuffled with ``seed``.
+        validation: rows for early stopping (the tail of the training window).
+        variant: ``"regime"`` or ``"no_regime"`` (the shuffled ablation differs in data only).
+        seed: seeds initial weights, dropout and batch order.
+        label: names the model in messages, e.g. ``"fold 2, regime, seed 0"``.
+        on_epoch: called after every epoch with (epoch, logs), for progress display.
+
+    Raises:
+        NonFiniteLoss: the loss became NaN or infinite; the message names ``label`` and epoch.
+    """
+    seed_everything(seed)
+    model = build_model(
+        config.model,
+        window=train.window.shape[1],
+        n_features=train.window.shape[2],
+        n_regime=train.regime.shape[1],
+        variant="no_regime" if variant == "no_regime" else "regime",
+        seed=seed,
+    )
+    loss = keras.losses.Huber() if config.train.loss == "huber" else keras.losses.MeanSquaredError()
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.train.learning_rate),
+        loss=loss,
+        jit_compile=config.train.jit_compile,
+    )
+    callbacks = [_Watch(label, on_epoch)]
+    if config.train.patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.train.patience, restore_best_weights=True
+            )
+        )
+    history = model.fit(
+        train.inputs(),
+        train.target,
+        validation_data=(validation.inputs(), validation.target),
+        epochs=config.train.epochs,
+        batch_size=config.train.batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    frame = pd.DataFrame(history.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    return FitResult(model=model, history=frame)
+
+
+def predict(model: keras.Model, arrays: Arrays, batch_size: int = 1024) -> np.ndarray:
+    """The model's standardized predictions for ``arrays``, shape (n,); NaN where an input is."""
+    if len(arrays) == 0:
+        return np.empty(0)
+    output = model.predict(arrays.inputs(), batch_size=batch_size, verbose=0)
+    return np.asarray(output, dtype="float64").reshape(-1)
