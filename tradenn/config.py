@@ -65,20 +65,36 @@ class FeaturesConfig(Strict):
 
 # ---------------------------------------------------------------------------- regimes
 
+# A detector's column prefix: lowercase, so composite columns read like `vol_z`, `hmm_p0`.
+Prefix = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+DataProvider = Literal["auto", "cache", "yfinance", "bundled"]
+
 
 class VolatilityRegimeConfig(Strict):
+    """Realized volatility, its expanding z-score and percentile, optional fitted levels."""
+
     kind: Literal["volatility"] = "volatility"
-    window: PositiveInt = 21
-    min_history: PositiveInt = 252
-    levels: Annotated[int, Field(ge=0, le=10)] = 0
+    prefix: Prefix = "vol"
+    window: Annotated[int, Field(ge=2)] = 21  # bars of log returns per volatility estimate
+    min_history: PositiveInt = 252  # volatility values needed before z-score / percentile
+    levels: Annotated[int, Field(ge=0, le=10)] = 0  # 0: no discrete level column
+
+    @model_validator(mode="after")
+    def _levels_not_one(self) -> VolatilityRegimeConfig:
+        if self.levels == 1:
+            raise ValueError("levels must be 0 (no levels) or at least 2, got 1")
+        return self
 
 
 class TrendRegimeConfig(Strict):
+    """Close against a fast and a slow moving average, and the slow average's slope."""
+
     kind: Literal["trend"] = "trend"
-    fast: PositiveInt = 50
-    slow: PositiveInt = 200
+    prefix: Prefix = "trend"
+    fast: Annotated[int, Field(ge=2)] = 50
+    slow: Annotated[int, Field(ge=3)] = 200
     slope_window: PositiveInt = 21
-    flat_band: NonNegativeFloat = 0.0
+    flat_band: NonNegativeFloat = 0.0  # |log(fast MA / slow MA)| below this is "flat"
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> TrendRegimeConfig:
@@ -88,32 +104,44 @@ class TrendRegimeConfig(Strict):
 
 
 class VixRegimeConfig(Strict):
+    """An exogenous index (CBOE VIX) aligned causally to the bars' calendar."""
+
     kind: Literal["vix"] = "vix"
-    source: str = "VIX"
-    provider: Literal["auto", "cache", "yfinance", "bundled"] = "bundled"
-    min_history: PositiveInt = 252
-    max_stale_days: Annotated[int, Field(ge=0)] = 5
+    prefix: Prefix = "vix"
+    source: str = "VIX"  # ticker or path, loaded with tradenn.data.load_bars
+    provider: DataProvider = "bundled"
+    min_history: PositiveInt = 252  # VIX closes needed before the percentile
+    max_stale_days: Annotated[int, Field(ge=0)] = 5  # calendar days a close is carried over
+    lag: Annotated[int, Field(ge=0)] = 0  # extra VIX sessions of delay (0: close dated <= t)
 
 
 class HmmRegimeConfig(Strict):
+    """A Gaussian HMM on standardized returns (and log volatility), filtered forward only."""
+
     kind: Literal["hmm"] = "hmm"
+    prefix: Prefix = "hmm"
     n_states: Annotated[int, Field(ge=2, le=6)] = 2
     use_volatility: bool = True
-    vol_window: PositiveInt = 21
+    vol_window: Annotated[int, Field(ge=2)] = 21
+    covariance_type: Literal["full", "diag"] = "full"
     n_iter: PositiveInt = 200
     seed: int = 0
 
 
 class MarkovRegimeConfig(Strict):
+    """statsmodels' Markov-switching regression of returns (switching mean and variance)."""
+
     kind: Literal["markov"] = "markov"
+    prefix: Prefix = "markov"
     n_states: Annotated[int, Field(ge=2, le=4)] = 2
-    max_train: PositiveInt = 2520
+    max_train: Annotated[int, Field(ge=100)] = 2520  # most recent training bars used to fit
 
 
 DetectorConfig = Annotated[
     VolatilityRegimeConfig | TrendRegimeConfig | VixRegimeConfig | HmmRegimeConfig | MarkovRegimeConfig,
     Field(discriminator="kind"),
 ]
+RegimeKind = Literal["volatility", "trend", "vix", "hmm", "markov"]
 
 
 class RegimeConfig(Strict):
@@ -125,7 +153,7 @@ class RegimeConfig(Strict):
     detectors: list[DetectorConfig] = Field(
         default_factory=lambda: [VolatilityRegimeConfig()], min_length=1
     )
-    columns: list[str] | None = None  # None: each detector's default model columns
+    columns: list[str] | None = Field(default=None, min_length=1)  # None: detectors' defaults
     state: str | None = None  # discrete column for per-regime reports; None: first available
 
 

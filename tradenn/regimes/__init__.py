@@ -1,0 +1,46 @@
+"""Market regimes that never see the future: fit on a training window, transform causally.
+
+Every detector maps bars to named regime columns whose row t depends on bars dated <= t
+only; whatever it learns in ``fit`` comes from the training window it was given. A
+composite puts several detectors side by side as one regime vector for the model.
+
+Example:
+    >>> from tradenn.config import RegimeConfig
+    >>> regime = build_regime(RegimeConfig())          # realized-volatility regime
+    >>> frame = regime.fit(train_bars).transform(bars)
+    >>> frame[regime.model_columns]                    # the model's regime input
+"""
+
+from __future__ import annotations
+
+from tradenn.regimes.analysis import RegimeAnalysis, analyze_regimes, first_fit_window
+from tradenn.regimes.base import NotFittedError, RegimeDetector
+from tradenn.regimes.composite import CompositeRegime
+from tradenn.regimes.hmm import HmmRegime
+from tradenn.regimes.markov import MarkovRegime
+from tradenn.regimes.plot import plot_regimes
+from tradenn.regimes.registry import REGIMES, build_detector, build_regime
+from tradenn.regimes.summary import regime_table, tercile_states
+from tradenn.regimes.trend import TrendRegime
+from tradenn.regimes.vix import VixRegime
+from tradenn.regimes.volatility import VolatilityRegime
+
+__all__ = [
+    "REGIMES",
+    "CompositeRegime",
+    "HmmRegime",
+    "MarkovRegime",
+    "NotFittedError",
+    "RegimeAnalysis",
+    "RegimeDetector",
+    "TrendRegime",
+    "VixRegime",
+    "VolatilityRegime",
+    "analyze_regimes",
+    "build_detector",
+    "build_regime",
+    "first_fit_window",
+    "plot_regimes",
+    "regime_table",
+    "tercile_states",
+]

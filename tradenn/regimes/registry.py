@@ -1,0 +1,44 @@
+"""The detector registry and the builders that turn config sections into detectors."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from tradenn.config import RegimeConfig
+from tradenn.errors import ConfigError
+from tradenn.regimes.base import RegimeDetector
+from tradenn.regimes.composite import CompositeRegime
+from tradenn.regimes.hmm import HmmRegime
+from tradenn.regimes.markov import MarkovRegime
+from tradenn.regimes.trend import TrendRegime
+from tradenn.regimes.vix import VixRegime
+from tradenn.regimes.volatility import VolatilityRegime
+
+REGIMES: dict[str, type[RegimeDetector]] = {
+    "volatility": VolatilityRegime,
+    "trend": TrendRegime,
+    "vix": VixRegime,
+    "hmm": HmmRegime,
+    "markov": MarkovRegime,
+}
+
+
+def build_detector(config: BaseModel) -> RegimeDetector:
+    """One detector from its config section (a member of ``tradenn.config.DetectorConfig``)."""
+    kind = getattr(config, "kind", None)
+    if kind not in REGIMES:
+        raise ConfigError(
+            f"regime.detectors: unknown kind {kind!r}; expected one of {sorted(REGIMES)}"
+        )
+    return REGIMES[kind].from_config(config)
+
+
+def build_regime(config: RegimeConfig) -> CompositeRegime:
+    """The (unfitted) regime of an experiment's ``regime:`` section.
+
+    Raises:
+        ConfigError: a column in ``regime.columns`` or the ``regime.state`` column does
+            not exist, or two detectors produce the same column.
+    """
+    detectors = [build_detector(c) for c in config.detectors]
+    return CompositeRegime(detectors, columns=config.columns, state=config.state)
