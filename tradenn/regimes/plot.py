@@ -13,11 +13,8 @@ from tradenn.regimes.summary import TERCILE_LABELS, tercile_states
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-# Distinct colours for up to 10 states (matplotlib's tab10).
-_STATE_COLORS = [
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-]
+# States are ordered (calm to turbulent, down to up), so their colours run along one scale.
+_STATE_CMAP = "coolwarm"
 
 
 def plot_regimes(
@@ -48,6 +45,7 @@ def plot_regimes(
     """
     # matplotlib is imported here so that importing tradenn.regimes stays light. A bare
     # Figure (no pyplot) never selects an interactive backend; savefig renders with Agg.
+    import matplotlib
     from matplotlib.figure import Figure
 
     missing = [c for c in [*columns, *([state_column] if state_column else [])] if c not in regimes]
@@ -70,12 +68,19 @@ def plot_regimes(
     price.set_yscale("log")
     price.set_ylabel("close (log scale)")
     state_values = states.to_numpy(dtype="float64")
-    for state in sorted(np.unique(state_values[~np.isnan(state_values)])):
+    present = sorted(np.unique(state_values[~np.isnan(state_values)]))
+    n_colors = max([len(labels), *(int(v) + 1 for v in present)])
+    cmap = matplotlib.colormaps[_STATE_CMAP]
+    for state in present:
         key = int(state)
+        in_state = state_values == state
+        # With step="post" a span ends at its last bar; extending it to the next bar makes
+        # neighbouring states meet instead of leaving a one-bar white gap between them.
+        in_state[1:] |= in_state[:-1]
         price.fill_between(
-            dates, 0, 1, where=state_values == state, step="post",
-            transform=price.get_xaxis_transform(), alpha=0.25, linewidth=0,
-            color=_STATE_COLORS[key % len(_STATE_COLORS)], label=labels.get(key, f"state {key}"),
+            dates, 0, 1, where=in_state, step="post",
+            transform=price.get_xaxis_transform(), alpha=0.3, linewidth=0,
+            color=cmap(key / max(n_colors - 1, 1)), label=labels.get(key, f"state {key}"),
         )
     price.legend(loc="upper left", fontsize="small", ncols=2)
 
@@ -92,8 +97,8 @@ def plot_regimes(
         for axis in axes:
             axis.axvline(np.datetime64(pd.Timestamp(fit_end)), color="grey", linestyle="--", linewidth=0.8)
         price.annotate(
-            "end of fit window", xy=(np.datetime64(pd.Timestamp(fit_end)), 1.0),
-            xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points",
+            "end of fit window", xy=(np.datetime64(pd.Timestamp(fit_end)), 0.0),
+            xycoords=("data", "axes fraction"), xytext=(3, 4), textcoords="offset points",
             fontsize="small", color="grey",
         )
     if title:
