@@ -31,13 +31,14 @@ def periods_per_year(index: pd.Index) -> float:
     """
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
         return 252.0
-    days = np.diff(index.asi8) / 86_400e9
+    # Timedeltas, not .asi8: pandas 3 indexes may be in us or s, not ns.
+    days = np.diff(index.to_numpy()) / np.timedelta64(1, "D")
     spacing = float(np.median(days))
     if spacing < 0.75:  # intraday: sessions per year times bars per session
         per_day = pd.Series(1, index=index).groupby(index.normalize()).size().median()
         return 252.0 * float(per_day)
     if spacing <= 4:
-        weekend = np.isin(index.dayofweek, (5, 6)).mean()
+        weekend = np.isin(index.day_of_week, (5, 6)).mean()
         return 365.0 if weekend > 0.1 else 252.0
     for upper, periods in ((10, 52.0), (40, 12.0), (120, 4.0), (400, 1.0)):
         if spacing <= upper:
