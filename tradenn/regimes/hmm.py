@@ -97,10 +97,12 @@ class HmmRegime(RegimeDetector):
 
     def _fit(self, bars: pd.DataFrame) -> None:
         from hmmlearn.hmm import GaussianHMM
+        from threadpoolctl import threadpool_limits
 
         cfg = self.config
-        train = self.observations(bars).dropna()
-        require_rows(train, _MIN_ROWS_PER_STATE * cfg.n_states, f"{self.kind} regime fit")
+        observed = self.observations(bars)
+        require_rows(observed, _MIN_ROWS_PER_STATE * cfg.n_states, f"{self.kind} regime fit")
+        train = observed.dropna()
         self.scaler = Scaler.fit(train)
         values = self.scaler.transform(train).to_numpy()
         model = GaussianHMM(
@@ -114,7 +116,11 @@ class HmmRegime(RegimeDetector):
         # hmmlearn logs "not converging" at every wobble; convergence is recorded below.
         hmm_logger.setLevel(logging.ERROR)
         try:
-            model.fit(values)
+            # hmmlearn starts from scikit-learn's k-means, whose OpenMP threads spin and
+            # stall (0.1 s becomes 2 s) when other processes share the cores; one thread
+            # is fast at this size.
+            with threadpool_limits(limits=1):
+                model.fit(values)
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise DataError(
                 f"{self.kind} regime fit: hmmlearn could not fit {cfg.n_states} states to "

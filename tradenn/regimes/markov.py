@@ -86,9 +86,9 @@ class MarkovRegime(RegimeDetector):
         from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
         cfg = self.config
-        returns = (log_returns(bars) * _PERCENT).dropna()
+        returns = log_returns(bars) * _PERCENT
         require_rows(returns, _MIN_TRAIN, f"{self.kind} regime fit")
-        train = returns.iloc[-cfg.max_train :]
+        train = returns.dropna().iloc[-cfg.max_train :]
         model = MarkovRegression(
             train.to_numpy(), k_regimes=cfg.n_states, trend="c", switching_variance=True
         )
