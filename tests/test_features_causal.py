@@ -38,15 +38,23 @@ def perturb_after(bars: pd.DataFrame, t: int, seed: int) -> pd.DataFrame:
     n = len(bars) - t
     price_factor = rng.uniform(0.5, 1.5, size=n)
     columns = ["open", "high", "low", "close"]
-    out.iloc[t:, out.columns.get_indexer(columns)] = out.iloc[t:][columns].to_numpy() * price_factor[:, None]
+    out.iloc[t:, out.columns.get_indexer(columns)] = (
+        out.iloc[t:][columns].to_numpy() * price_factor[:, None]
+    )
     # Widen the high too, so that the bar's range (high / low) moves as well as its level.
-    out.iloc[t:, out.columns.get_loc("high")] = out["high"].iloc[t:].to_numpy() * rng.uniform(1.0, 1.05, size=n)
-    out.iloc[t:, out.columns.get_loc("volume")] = out["volume"].iloc[t:].to_numpy() * rng.uniform(0.2, 5, size=n)
+    out.iloc[t:, out.columns.get_loc("high")] = out["high"].iloc[t:].to_numpy() * rng.uniform(
+        1.0, 1.05, size=n
+    )
+    out.iloc[t:, out.columns.get_loc("volume")] = out["volume"].iloc[t:].to_numpy() * rng.uniform(
+        0.2, 5, size=n
+    )
     return out
 
 
 def assert_same_past(got: pd.DataFrame, expected: pd.DataFrame, t: int) -> None:
-    pd.testing.assert_frame_equal(got.iloc[:t], expected.iloc[:t], check_exact=False, rtol=1e-12, atol=1e-15)
+    pd.testing.assert_frame_equal(
+        got.iloc[:t], expected.iloc[:t], check_exact=False, rtol=1e-12, atol=1e-15
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -72,16 +72,22 @@ def test_default_regime_is_realized_volatility():
 
 
 def test_bad_parameters_are_config_errors():
-    with pytest.raises(ConfigError, match=r"volatility regime: levels must be 0 \(no levels\) or at least 2"):
+    with pytest.raises(
+        ConfigError, match=r"volatility regime: levels must be 0 \(no levels\) or at least 2"
+    ):
         VolatilityRegime(levels=1)
-    with pytest.raises(ConfigError, match=r"trend regime: .*fast \(200\) must be shorter than slow \(50\)"):
+    with pytest.raises(
+        ConfigError, match=r"trend regime: .*fast \(200\) must be shorter than slow \(50\)"
+    ):
         TrendRegime(fast=200, slow=50)
     with pytest.raises(ConfigError, match=r"hmm regime: n_stats: unknown key"):
         HmmRegime(n_stats=3)
 
 
 def test_transform_before_fit_is_an_error():
-    with pytest.raises(NotFittedError, match=r"hmm regime: call fit\(training bars\) before transform"):
+    with pytest.raises(
+        NotFittedError, match=r"hmm regime: call fit\(training bars\) before transform"
+    ):
         HmmRegime().transform(spy())
 
 
@@ -90,7 +96,10 @@ def test_transform_before_fit_is_an_error():
     [
         (pd.Series([1.0, 2.0]), r"expected a bars DataFrame, got Series"),
         (pd.DataFrame({"close": [1.0, 2.0]}), r"expected a DatetimeIndex of dates, got RangeIndex"),
-        (pd.DataFrame({"open": [1.0]}, index=pd.to_datetime(["2020-01-02"])), r"expected a 'close' column"),
+        (
+            pd.DataFrame({"open": [1.0]}, index=pd.to_datetime(["2020-01-02"])),
+            r"expected a 'close' column",
+        ),
     ],
 )
 def test_bad_bars_are_data_errors(bars, message):
@@ -101,7 +110,11 @@ def test_bad_bars_are_data_errors(bars, message):
 @pytest.mark.parametrize(
     "detector, rows, message",
     [
-        (VolatilityRegime(window=21), 21, r"expected at least 2 bars with a value after warm-up to fit on, got 0 of 21"),
+        (
+            VolatilityRegime(window=21),
+            21,
+            r"expected at least 2 bars with a value after warm-up to fit on, got 0 of 21",
+        ),
         (HmmRegime(n_states=2), 90, r"expected at least 100 bars .* got 69 of 90"),
         (MarkovRegime(), 50, r"expected at least 100 bars .* got 49 of 50"),
     ],
@@ -125,7 +138,9 @@ def test_volatility_values_by_hand():
     np.testing.assert_allclose(frame["vol_annual"], vol, rtol=1e-10)
     t = 1234
     history = np.log(vol[21 : t + 1])
-    assert frame["vol_z"].iloc[t] == pytest.approx((history[-1] - history.mean()) / history.std(ddof=1), rel=1e-9)
+    assert frame["vol_z"].iloc[t] == pytest.approx(
+        (history[-1] - history.mean()) / history.std(ddof=1), rel=1e-9
+    )
     assert frame["vol_pct"].iloc[t] == pytest.approx((vol[21 : t + 1] <= vol[t]).mean(), rel=1e-12)
     # NaN through the warm-up, defined right after it.
     assert frame["vol_z"].first_valid_index() == bars.index[regime.warmup]
@@ -141,7 +156,9 @@ def test_volatility_levels_are_training_terciles():
     shares = levels.iloc[:2000].value_counts(normalize=True).sort_index()
     np.testing.assert_allclose(shares, [1 / 3] * 3, atol=2e-3)
     assert levels.iloc[:21].isna().all() and set(levels.dropna().unique()) == {0.0, 1.0, 2.0}
-    expected = np.searchsorted(regime.thresholds, regime.transform(bars)["vol_annual"].iloc[2500], side="right")
+    expected = np.searchsorted(
+        regime.thresholds, regime.transform(bars)["vol_annual"].iloc[2500], side="right"
+    )
     assert levels.iloc[2500] == expected
 
 
@@ -151,7 +168,9 @@ def test_volatility_levels_are_training_terciles():
 def synthetic_bars(log_close: np.ndarray) -> pd.DataFrame:
     close = np.exp(log_close)
     index = pd.bdate_range("2001-01-01", periods=len(close), name="date")
-    return pd.DataFrame({"open": close, "high": close, "low": close, "close": close, "volume": 1.0}, index=index)
+    return pd.DataFrame(
+        {"open": close, "high": close, "low": close, "close": close, "volume": 1.0}, index=index
+    )
 
 
 def test_trend_values_by_hand():
@@ -163,8 +182,12 @@ def test_trend_values_by_hand():
     slow_now = close[t - 199 : t + 1].mean()
     slow_before = close[t - 21 - 199 : t - 21 + 1].mean()
     assert frame["trend_slow"].iloc[t] == pytest.approx(np.log(close[t] / slow_now), rel=1e-9)
-    assert frame["trend_fast"].iloc[t] == pytest.approx(np.log(close[t] / close[t - 49 : t + 1].mean()), rel=1e-9)
-    assert frame["trend_slope"].iloc[t] == pytest.approx(np.log(slow_now / slow_before) * 252 / 21, rel=1e-8)
+    assert frame["trend_fast"].iloc[t] == pytest.approx(
+        np.log(close[t] / close[t - 49 : t + 1].mean()), rel=1e-9
+    )
+    assert frame["trend_slope"].iloc[t] == pytest.approx(
+        np.log(slow_now / slow_before) * 252 / 21, rel=1e-8
+    )
     train = frame.iloc[:1000]
     assert train["trend_slow_z"].mean() == pytest.approx(0, abs=1e-9)
     assert train["trend_slope_z"].std() == pytest.approx(1, abs=1e-9)
@@ -202,7 +225,9 @@ def test_vix_matches_cboe_spot_checks():
     assert (frame["vix_age"] == 0).mean() > 0.999
 
 
-@pytest.mark.parametrize("missing, previous", [("1997-01-31", "1997-01-30"), ("1999-12-31", "1999-12-30")])
+@pytest.mark.parametrize(
+    "missing, previous", [("1997-01-31", "1997-01-30"), ("1999-12-31", "1999-12-30")]
+)
 def test_vix_missing_session_carries_the_previous_close_until_stale(missing, previous):
     bars = spy()
     _, frame = vix_frame()
@@ -235,7 +260,9 @@ def test_vix_lag_and_percentile_by_hand():
     history = closes.loc[:"2008-10-10"].to_numpy()
     x = history[-1]
     average_rank = (history < x).sum() + ((history == x).sum() + 1) / 2
-    assert frame.loc["2008-10-10", "vix_pct"] == pytest.approx(average_rank / len(history), rel=1e-12)
+    assert frame.loc["2008-10-10", "vix_pct"] == pytest.approx(
+        average_rank / len(history), rel=1e-12
+    )
 
 
 def test_vix_z_uses_the_training_window_only():
@@ -267,7 +294,11 @@ def test_composite_honours_columns_and_state():
     )
     regime = build_regime(config)
     frame = regime.fit(spy().iloc[:3000]).transform(spy())
-    assert list(frame.columns) == regime.columns == [*VolatilityRegime(levels=3).columns, *TrendRegime().columns]
+    assert (
+        list(frame.columns)
+        == regime.columns
+        == [*VolatilityRegime(levels=3).columns, *TrendRegime().columns]
+    )
     assert regime.model_columns == ["trend_slope_z", "vol_pct"]
     assert regime.state_column == "trend_state"
     assert regime.state_labels()[2] == "up"
@@ -277,20 +308,29 @@ def test_composite_honours_columns_and_state():
 
 
 def test_unknown_columns_name_the_key_and_list_the_choices():
-    config = RegimeConfig.model_validate({"detectors": [{"kind": "hmm", "n_states": 3}], "columns": ["hmm_p3"]})
-    with pytest.raises(ConfigError, match=r"regime.columns: unknown column\(s\) \['hmm_p3'\]; the detectors produce \['hmm_p0', 'hmm_p1', 'hmm_p2', 'hmm_state'\]"):
+    config = RegimeConfig.model_validate(
+        {"detectors": [{"kind": "hmm", "n_states": 3}], "columns": ["hmm_p3"]}
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"regime.columns: unknown column\(s\) \['hmm_p3'\]; the detectors produce \['hmm_p0', 'hmm_p1', 'hmm_p2', 'hmm_state'\]",
+    ):
         build_regime(config)
 
 
 def test_unknown_state_names_the_key():
     config = RegimeConfig.model_validate({"detectors": [{"kind": "volatility"}], "state": "vol_z"})
-    with pytest.raises(ConfigError, match=r"regime.state: 'vol_z' is not a state column; available: none"):
+    with pytest.raises(
+        ConfigError, match=r"regime.state: 'vol_z' is not a state column; available: none"
+    ):
         build_regime(config)
 
 
 def test_colliding_detectors_need_a_prefix():
     twice = {"detectors": [{"kind": "volatility"}, {"kind": "volatility", "window": 63}]}
-    with pytest.raises(ConfigError, match=r"regime.detectors: detectors 0 and 1 both produce column 'vol_annual'"):
+    with pytest.raises(
+        ConfigError, match=r"regime.detectors: detectors 0 and 1 both produce column 'vol_annual'"
+    ):
         build_regime(RegimeConfig.model_validate(twice))
     twice["detectors"][1]["prefix"] = "vol63"
     regime = build_regime(RegimeConfig.model_validate(twice))
@@ -334,4 +374,8 @@ def test_fitted_state_round_trips_through_json_and_pickle():
     pd.testing.assert_frame_equal(restored.transform(spy()), frame, check_exact=False, rtol=1e-12)
     unpickled = pickle.loads(pickle.dumps(regime))
     pd.testing.assert_frame_equal(unpickled.transform(spy()), frame)
-    assert restored.model_columns == regime.model_columns and restored.state_column == regime.state_column
+    assert (
+        restored.model_columns == regime.model_columns
+        and restored.state_column == regime.state_column
+    )
+    assert restored.to_dict() == record

@@ -50,7 +50,11 @@ def fresh(kind: str) -> RegimeDetector | CompositeRegime:
         "hmm3_diag": lambda: HmmRegime(n_states=3, covariance_type="diag", n_iter=50, seed=1),
         "markov": lambda: MarkovRegime(n_states=2, max_train=1000),
         "composite": lambda: CompositeRegime(
-            [VolatilityRegime(min_history=100), TrendRegime(fast=20, slow=100), HmmRegime(n_iter=30)]
+            [
+                VolatilityRegime(min_history=100),
+                TrendRegime(fast=20, slow=100),
+                HmmRegime(n_iter=30),
+            ]
         ),
     }
     return detectors[kind]()
@@ -73,12 +77,16 @@ def perturb_after(bars: pd.DataFrame, t: int, seed: int) -> pd.DataFrame:
     out = bars.copy()
     factors = rng.uniform(0.5, 1.5, size=len(bars) - t)
     prices = ["open", "high", "low", "close"]
-    out.iloc[t:, out.columns.get_indexer(prices)] = out.iloc[t:][prices].to_numpy() * factors[:, None]
+    out.iloc[t:, out.columns.get_indexer(prices)] = (
+        out.iloc[t:][prices].to_numpy() * factors[:, None]
+    )
     return out
 
 
 def assert_same_past(got: pd.DataFrame, expected: pd.DataFrame, t: int) -> None:
-    pd.testing.assert_frame_equal(got.iloc[:t], expected.iloc[:t], check_exact=False, rtol=1e-12, atol=1e-12)
+    pd.testing.assert_frame_equal(
+        got.iloc[:t], expected.iloc[:t], check_exact=False, rtol=1e-12, atol=1e-12
+    )
 
 
 FAST_KINDS = ["volatility", "trend", "vix", "composite"]
@@ -184,7 +192,9 @@ class SmoothedHmm(HmmRegime):
         from hmmlearn.hmm import GaussianHMM
 
         super()._fit(bars)
-        model = GaussianHMM(n_components=self.config.n_states, covariance_type="full", init_params="")
+        model = GaussianHMM(
+            n_components=self.config.n_states, covariance_type="full", init_params=""
+        )
         model.startprob_ = np.full(self.config.n_states, 1 / self.config.n_states)
         model.transmat_, model.means_, model.covars_ = self.transmat, self.means, self.covars
         self.model = model

@@ -91,7 +91,10 @@ def test_markov_filter_matches_statsmodels():
     from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
     # Three states on 1500 bars is a hard likelihood: the fit stops short, and says so.
-    with pytest.warns(UserWarning, match=r"markov regime: the Markov-switching fit on 1500 bars to 2003-01-29 did not converge"):
+    with pytest.warns(
+        UserWarning,
+        match=r"markov regime: the Markov-switching fit on 1500 bars to 2003-01-29 did not converge",
+    ):
         regime = MarkovRegime(n_states=3, max_train=1500).fit(spy().iloc[:2520])
     assert regime.to_dict()["fitted"]["converged"] is False
     bars = spy().iloc[:5000]

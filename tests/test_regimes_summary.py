@@ -29,7 +29,9 @@ def hand_made() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Ten bars whose closes and states make every table entry easy to compute by hand."""
     close = np.array([100, 101, 99, 99, 102, 104, 103, 103, 106, 100], dtype=float)
     index = pd.bdate_range("2020-01-01", periods=10, name="date")
-    bars = pd.DataFrame({"open": close, "high": close, "low": close, "close": close, "volume": 1.0}, index=index)
+    bars = pd.DataFrame(
+        {"open": close, "high": close, "low": close, "close": close, "volume": 1.0}, index=index
+    )
     states = pd.DataFrame({"s": [np.nan, 0, 0, 1, 1, 1, 0, np.nan, 1, 1]}, index=index)
     return bars, states
 
@@ -52,7 +54,8 @@ def test_regime_table_by_hand():
     np.testing.assert_allclose(table["share"], [3 / 8, 5 / 8])
     np.testing.assert_allclose(table["mean_return"], [nxt[zero_days].mean(), nxt[one_days].mean()])
     np.testing.assert_allclose(
-        table["ann_volatility"], [nxt[zero_days].std(ddof=1) * np.sqrt(252), nxt[one_days].std(ddof=1) * np.sqrt(252)]
+        table["ann_volatility"],
+        [nxt[zero_days].std(ddof=1) * np.sqrt(252), nxt[one_days].std(ddof=1) * np.sqrt(252)],
     )
     assert table["episodes"].tolist() == [2, 2]
     np.testing.assert_allclose(table["avg_duration"], [1.5, 2.5])
@@ -72,7 +75,10 @@ def test_regime_table_without_states_uses_terciles():
 
 def test_regime_table_rejects_misaligned_frames():
     bars, states = hand_made()
-    with pytest.raises(DataError, match=r"expected regimes indexed like the bars \(10 rows from 2020-01-01\), got 9 rows"):
+    with pytest.raises(
+        DataError,
+        match=r"expected regimes indexed like the bars \(10 rows from 2020-01-01\), got 9 rows",
+    ):
         regime_table(bars, states.iloc[1:], "s")
     with pytest.raises(DataError, match=r"no column 'hmm_state' in the regimes; got \['s'\]"):
         regime_table(bars, states, "hmm_state")
@@ -81,7 +87,9 @@ def test_regime_table_rejects_misaligned_frames():
 def test_plot_regimes_draws_price_states_and_columns(tmp_path):
     bars, states = hand_made()
     states["p"] = np.linspace(0, 1, 10)
-    fig = plot_regimes(bars, states, "s", ["p", "s"], labels={0: "calm", 1: "wild"}, fit_end=bars.index[5])
+    fig = plot_regimes(
+        bars, states, "s", ["p", "s"], labels={0: "calm", 1: "wild"}, fit_end=bars.index[5]
+    )
     price, *panels = fig.axes
     assert price.get_yscale() == "log"
     assert [t.get_text() for t in price.get_legend().get_texts()] == ["close", "calm", "wild"]
@@ -99,7 +107,11 @@ def test_analyze_regimes_writes_its_files(tmp_path):
     assert analysis.fit_start == bars.index[21]
     assert analysis.fit_end == bars.index[21 + 1000 - 1]
     assert analysis.regime.detectors[0].fit_info["train_last"] == str(analysis.fit_end.date())
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["regimes.csv", "regimes.png", "regimes_table.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "regimes.csv",
+        "regimes.png",
+        "regimes_table.csv",
+    ]
     csv = pd.read_csv(analysis.csv_path, index_col="date", parse_dates=["date"])
     assert list(csv.columns) == ["close", "hmm_p0", "hmm_p1", "hmm_state", "in_fit_window"]
     assert csv["in_fit_window"].sum() == 21 + 1000
@@ -109,14 +121,19 @@ def test_analyze_regimes_writes_its_files(tmp_path):
 
 def test_analyze_regimes_needs_enough_bars(tmp_path):
     config = load_config("configs/spy.yaml", ["walk_forward.min_train=9000"])
-    with pytest.raises(DataError, match=r"walk_forward.min_train: expected at least 9000 bars after a warm-up of 272 bars"):
+    with pytest.raises(
+        DataError,
+        match=r"walk_forward.min_train: expected at least 9000 bars after a warm-up of 272 bars",
+    ):
         analyze_regimes(config, tmp_path)
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_every_config_builds_a_regime_that_yields_its_columns(path):
     config = load_config(path)
-    bars = load_bars(config.data.source, config.data.start, config.data.end, provider=config.data.provider)
+    bars = load_bars(
+        config.data.source, config.data.start, config.data.end, provider=config.data.provider
+    )
     regime = build_regime(config.regime)
     fit_start, fit_end = first_fit_window(bars, config, regime)
     frame = regime.fit(bars.loc[:fit_end]).transform(bars)

@@ -102,7 +102,12 @@ def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -
         bars, frame, regime.state_column, labels=labels, tercile_column=regime.model_columns[0]
     )
     figure = plot_regimes(
-        bars, frame, regime.state_column, regime.model_columns, labels=labels, fit_end=fit_end,
+        bars,
+        frame,
+        regime.state_column,
+        regime.model_columns,
+        labels=labels,
+        fit_end=fit_end,
         title=f"{config.name}: {data.source} regime (fitted {fit_start.date()} to {fit_end.date()})",
     )
     out = Path(out_dir)
@@ -113,8 +118,14 @@ def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -
     _write_atomic(csv_path, lambda tmp: csv.to_csv(tmp, float_format="%.8g"))
     _write_atomic(table_path, lambda tmp: table.to_csv(tmp, float_format="%.8g"))
     return RegimeAnalysis(
-        frame=frame, table=table, figure_path=figure_path, csv_path=csv_path,
-        table_path=table_path, fit_start=fit_start, fit_end=fit_end, regime=regime,
+        frame=frame,
+        table=table,
+        figure_path=figure_path,
+        csv_path=csv_path,
+        table_path=table_path,
+        fit_start=fit_start,
+        fit_end=fit_end,
+        regime=regime,
     )
 
 

@@ -252,5 +252,7 @@ class Scaler:
 
 def state_from_thresholds(values: pd.Series, thresholds: list[float]) -> pd.Series:
     """0 below the first threshold, 1 up to the next, ...; NaN where ``values`` is NaN."""
-    states = np.searchsorted(np.asarray(thresholds, dtype="float64"), values.to_numpy(), side="right")
+    states = np.searchsorted(
+        np.asarray(thresholds, dtype="float64"), values.to_numpy(), side="right"
+    )
     return pd.Series(states.astype("float64"), index=values.index).where(values.notna())

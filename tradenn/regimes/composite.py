@@ -67,8 +67,7 @@ class CompositeRegime:
         unknown = [c for c in columns if c not in self.columns]
         if unknown:
             raise ConfigError(
-                f"regime.columns: unknown column(s) {unknown}; the detectors produce "
-                f"{self.columns}"
+                f"regime.columns: unknown column(s) {unknown}; the detectors produce {self.columns}"
             )
         duplicated = sorted({c for c in columns if columns.count(c) > 1})
         if duplicated:
@@ -80,9 +79,9 @@ class CompositeRegime:
         if state is None:
             return available[0] if available else None
         if state not in available:
+            hint = "none (give a volatility detector levels, or add trend, hmm or markov)"
             raise ConfigError(
-                f"regime.state: {state!r} is not a state column; available: "
-                f"{available or 'none (add levels to a volatility detector, or a trend, hmm or markov detector)'}"
+                f"regime.state: {state!r} is not a state column; available: {available or hint}"
             )
         return state
 
@@ -149,4 +148,6 @@ class CompositeRegime:
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(d) for d in self.detectors)
-        return f"CompositeRegime([{inner}], columns={self.model_columns}, state={self.state_column!r})"
+        return (
+            f"CompositeRegime([{inner}], columns={self.model_columns}, state={self.state_column!r})"
+        )

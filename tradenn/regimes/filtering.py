@@ -62,9 +62,7 @@ def forward_filter(
     return out
 
 
-def gaussian_log_emission(
-    values: np.ndarray, means: np.ndarray, covars: np.ndarray
-) -> np.ndarray:
+def gaussian_log_emission(values: np.ndarray, means: np.ndarray, covars: np.ndarray) -> np.ndarray:
     """log N(x_t; mean_k, cov_k) for every row t and state k; NaN rows give 0 (no update).
 
     Args:

@@ -26,6 +26,9 @@ from tradenn.regimes.filtering import (
 # Fewer training rows than this per state cannot pin down a covariance and a transition row.
 _MIN_ROWS_PER_STATE = 50
 
+# Keys of the fitted state that are parameters; the rest describe the fit.
+_PARAMETERS = ("scaler", "means", "covars", "transmat", "startprob", "state_volatility")
+
 
 class HmmRegime(RegimeDetector):
     """A Gaussian hidden Markov model of daily returns (and log realized volatility).
@@ -74,7 +77,9 @@ class HmmRegime(RegimeDetector):
         return self._name("state")
 
     def state_labels(self) -> dict[int, str]:
-        return {k: f"{self.prefix} {k} ({vol:.0%} vol)" for k, vol in enumerate(self.state_volatility())}
+        return {
+            k: f"{self.prefix} {k} ({vol:.0%} vol)" for k, vol in enumerate(self.state_volatility())
+        }
 
     def state_volatility(self) -> list[float]:
         """Each state's annualized volatility of daily log returns (empty before fit)."""
@@ -176,4 +181,4 @@ class HmmRegime(RegimeDetector):
         self.covars = np.asarray(state["covars"], dtype="float64")
         self.transmat = np.asarray(state["transmat"], dtype="float64")
         self.startprob = np.asarray(state["startprob"], dtype="float64")
-        self.fit_info = {k: state[k] for k in ("log_likelihood", "converged", "iterations") if k in state}
+        self.fit_info = {k: v for k, v in state.items() if k not in _PARAMETERS}

@@ -26,6 +26,9 @@ from tradenn.regimes.filtering import (
 _PERCENT = 100.0
 _MIN_TRAIN = 100
 
+# Keys of the fitted state that are parameters; the rest describe the fit.
+_PARAMETERS = ("means", "variances", "transmat", "state_volatility")
+
 
 class MarkovRegime(RegimeDetector):
     """Hamilton's Markov-switching model of daily returns, r_t ~ N(mu_s, sigma2_s).
@@ -69,7 +72,9 @@ class MarkovRegime(RegimeDetector):
         return self._name("state")
 
     def state_labels(self) -> dict[int, str]:
-        return {k: f"{self.prefix} {k} ({vol:.0%} vol)" for k, vol in enumerate(self.state_volatility())}
+        return {
+            k: f"{self.prefix} {k} ({vol:.0%} vol)" for k, vol in enumerate(self.state_volatility())
+        }
 
     def state_volatility(self) -> list[float]:
         """Each state's annualized volatility of daily log returns (empty before fit)."""
@@ -157,4 +162,4 @@ class MarkovRegime(RegimeDetector):
         self.means = np.asarray(state["means"], dtype="float64")
         self.variances = np.asarray(state["variances"], dtype="float64")
         self.transmat = np.asarray(state["transmat"], dtype="float64")
-        self.fit_info = {k: state[k] for k in ("log_likelihood", "converged") if k in state}
+        self.fit_info = {k: v for k, v in state.items() if k not in _PARAMETERS}

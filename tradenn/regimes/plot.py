@@ -50,7 +50,9 @@ def plot_regimes(
 
     missing = [c for c in [*columns, *([state_column] if state_column else [])] if c not in regimes]
     if missing:
-        raise DataError(f"plot regimes: no column(s) {missing} in the regimes; got {list(regimes.columns)}")
+        raise DataError(
+            f"plot regimes: no column(s) {missing} in the regimes; got {list(regimes.columns)}"
+        )
     if state_column is None and columns:
         states = tercile_states(regimes[columns[0]])
         labels = {k: f"{columns[0]} {name}" for k, name in TERCILE_LABELS.items()}
@@ -60,7 +62,9 @@ def plot_regimes(
 
     heights = [3.0] + [1.0] * len(columns)
     fig = Figure(figsize=(12, 3.5 + 1.3 * len(columns)), layout="constrained")
-    axes = fig.subplots(len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
+    axes = fig.subplots(
+        len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False
+    )[:, 0]
     dates = bars.index.to_numpy()
 
     price = axes[0]
@@ -78,9 +82,16 @@ def plot_regimes(
         # neighbouring states meet instead of leaving a one-bar white gap between them.
         in_state[1:] |= in_state[:-1]
         price.fill_between(
-            dates, 0, 1, where=in_state, step="post",
-            transform=price.get_xaxis_transform(), alpha=0.3, linewidth=0,
-            color=cmap(key / max(n_colors - 1, 1)), label=labels.get(key, f"state {key}"),
+            dates,
+            0,
+            1,
+            where=in_state,
+            step="post",
+            transform=price.get_xaxis_transform(),
+            alpha=0.3,
+            linewidth=0,
+            color=cmap(key / max(n_colors - 1, 1)),
+            label=labels.get(key, f"state {key}"),
         )
     price.legend(loc="upper left", fontsize="small", ncols=2)
 
@@ -95,11 +106,17 @@ def plot_regimes(
 
     if fit_end is not None:
         for axis in axes:
-            axis.axvline(np.datetime64(pd.Timestamp(fit_end)), color="grey", linestyle="--", linewidth=0.8)
+            axis.axvline(
+                np.datetime64(pd.Timestamp(fit_end)), color="grey", linestyle="--", linewidth=0.8
+            )
         price.annotate(
-            "end of fit window", xy=(np.datetime64(pd.Timestamp(fit_end)), 0.0),
-            xycoords=("data", "axes fraction"), xytext=(3, 4), textcoords="offset points",
-            fontsize="small", color="grey",
+            "end of fit window",
+            xy=(np.datetime64(pd.Timestamp(fit_end)), 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 4),
+            textcoords="offset points",
+            fontsize="small",
+            color="grey",
         )
     if title:
         fig.suptitle(title)

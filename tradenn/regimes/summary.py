@@ -39,8 +39,10 @@ def run_lengths(states: pd.Series) -> pd.DataFrame:
     run_id = np.cumsum(starts)
     known = ~np.isnan(values)
     runs = pd.DataFrame({"run": run_id[known], "state": values[known]})
-    return runs.groupby("run").agg(state=("state", "first"), length=("state", "size")).reset_index(
-        drop=True
+    return (
+        runs.groupby("run")
+        .agg(state=("state", "first"), length=("state", "size"))
+        .reset_index(drop=True)
     )
 
 
@@ -113,7 +115,16 @@ def regime_table(
                 "avg_duration": float(state_runs.mean()),
             }
         )
-    columns = ["state", "label", "days", "share", "mean_return", "ann_volatility", "episodes", "avg_duration"]
+    columns = [
+        "state",
+        "label",
+        "days",
+        "share",
+        "mean_return",
+        "ann_volatility",
+        "episodes",
+        "avg_duration",
+    ]
     return pd.DataFrame(rows, columns=columns).set_index("state")
 
 

@@ -44,8 +44,7 @@ class TrendRegime(RegimeDetector):
     @property
     def columns(self) -> list[str]:
         return [
-            self._name(s)
-            for s in ("fast", "slow", "spread", "slope", "slow_z", "slope_z", "state")
+            self._name(s) for s in ("fast", "slow", "spread", "slope", "slow_z", "slope_z", "state")
         ]
 
     @property
@@ -74,7 +73,8 @@ class TrendRegime(RegimeDetector):
                 self._name("fast"): log_close - np.log(fast_ma),
                 self._name("slow"): log_close - log_slow,
                 self._name("spread"): np.log(fast_ma) - log_slow,
-                self._name("slope"): log_slow.diff(cfg.slope_window) * (TRADING_DAYS / cfg.slope_window),
+                self._name("slope"): log_slow.diff(cfg.slope_window)
+                * (TRADING_DAYS / cfg.slope_window),
             },
             index=bars.index,
         )

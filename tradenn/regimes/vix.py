@@ -135,7 +135,9 @@ class VixRegime(RegimeDetector):
 def _clean_series(series: pd.Series, name: str) -> pd.Series:
     """Index closes as float64 by strictly increasing dates, NaN rows dropped."""
     if not isinstance(series, pd.Series) or not isinstance(series.index, pd.DatetimeIndex):
-        raise DataError(f"{name}: expected a Series of closes indexed by date, got {type(series).__name__}")
+        raise DataError(
+            f"{name}: expected a Series of closes indexed by date, got {type(series).__name__}"
+        )
     series = series.astype("float64").dropna()
     if series.empty:
         raise DataError(f"{name}: expected closes, got no non-NaN value")
