@@ -1,0 +1,370 @@
+"""Parametric activation families f(x, θ) with analytic derivatives, on ``keras.ops``.
+
+Each family is an `ActivationSpec` in the `ACTIVATIONS` registry: the function, its
+derivatives ∂f/∂x and ∂f/∂θ written out by hand, the valid range of θ and a default θ at
+which the family is the usual activation (θ = 1 for all but ``leaky_relu``).
+
+`apply` evaluates a family with its analytic derivatives wired in through
+``keras.ops.custom_gradient``, so they are the gradients Keras trains with (unlike
+hand-written backward functions that nothing calls). ``gradient="autodiff"`` differentiates
+``fn`` instead, for comparison.
+
+Kinks: at x = 0 the piecewise families (``scaled_relu``, ``leaky_relu``, ``elu``) use the
+derivative of their x ≤ 0 branch, the convention of TensorFlow's own relu gradients.
+
+Stability: no family overflows or returns NaN in float32 for |x| = 100 and large θ: the
+sigmoid terms use ``sigmoid(z) * sigmoid(-z)`` (never ``1 - s``, which cancels), tanh's
+derivative uses ``sech² z = 4a / (1 + a)²`` with ``a = exp(-2|z|) ≤ 1``, and ``elu``
+exponentiates ``min(x, 0)`` only, so the branch ``where`` discards cannot overflow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from keras import ops
+
+from tradenn.errors import ConfigError
+
+Tensor = Any  # a keras / backend tensor; kept loose because the backend decides
+Fn = Callable[[Tensor, Tensor], Tensor]
+Gradient = Literal["analytic", "autodiff"]
+GRADIENTS: tuple[str, ...] = ("analytic", "autodiff")
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """One activation family f(x, θ).
+
+    Attributes:
+        name: registry key, as written in configs.
+        formula: f(x, θ) in words, for tables and plots.
+        fn: f(x, θ) on keras.ops; θ broadcasts against x.
+        dx: ∂f/∂x, same shape as the broadcast of x and θ.
+        dtheta: ∂f/∂θ, same shape as the broadcast of x and θ.
+        default: θ at which the family is the standard activation.
+        theta_min: lower end of θ's valid range, None if unbounded.
+        theta_max: upper end of θ's valid range, None if unbounded.
+        theta_floor: smallest θ a clip may produce. It differs from ``theta_min`` when the
+            range is open there: θ → 0 flattens ``sigmoid``/``tanh`` and kills
+            ``scaled_relu``, so clipping stops short of it.
+    """
+
+    name: str
+    formula: str
+    fn: Fn
+    dx: Fn
+    dtheta: Fn
+    default: float
+    theta_min: float | None
+    theta_max: float | None
+    theta_floor: float | None
+
+    def squash(self, u: Tensor) -> Tensor:
+        """Map an unconstrained u onto θ's valid range (smooth, monotone)."""
+        lo, hi = self.theta_min, self.theta_max
+        if lo is not None and hi is not None:
+            return lo + (hi - lo) * ops.sigmoid(u)
+        if lo is not None:
+            return lo + ops.softplus(u)
+        if hi is not None:
+            return hi - ops.softplus(-u)
+        return u
+
+    def unsquash(self, theta: float) -> float:
+        """The u with ``squash(u) == theta``: where a learned mapping starts."""
+        self.validate(theta, what=f"{self.name} θ")
+        lo, hi = self.theta_min, self.theta_max
+        if lo is not None and hi is not None:
+            p = (theta - lo) / (hi - lo)
+            return math.log(p / (1.0 - p))
+        if lo is not None:
+            return _inverse_softplus(theta - lo)
+        if hi is not None:
+            return -_inverse_softplus(hi - theta)
+        return float(theta)
+
+    def clip(self, theta: Tensor) -> Tensor:
+        """Clip θ into ``[theta_floor, theta_max]`` (a fixed mapping's safety net)."""
+        lo = -math.inf if self.theta_floor is None else self.theta_floor
+        hi = math.inf if self.theta_max is None else self.theta_max
+        return ops.clip(theta, lo, hi)
+
+    def validate(self, theta: float, *, what: str = "θ") -> None:
+        """Raise `ConfigError` unless ``theta`` lies strictly inside the valid range."""
+        lo, hi = self.theta_min, self.theta_max
+        if not math.isfinite(theta) or (lo is not None and theta <= lo) or (
+            hi is not None and theta >= hi
+        ):
+            raise ConfigError(
+                f"{what}: expected a value in {self.range_text()}, got {theta!r}"
+            )
+
+    def range_text(self) -> str:
+        """θ's valid range as an open interval, e.g. ``(0, inf)``."""
+        lo = "-inf" if self.theta_min is None else f"{self.theta_min:g}"
+        hi = "inf" if self.theta_max is None else f"{self.theta_max:g}"
+        return f"({lo}, {hi})"
+
+
+def _inverse_softplus(y: float) -> float:
+    # log(expm1(y)) overflows for large y, where softplus is the identity anyway.
+    return y if y > 30.0 else math.log(math.expm1(y))
+
+
+def _sigmoid_slope(z: Tensor) -> Tensor:
+    """σ'(z) = σ(z)·σ(-z): no cancellation in the tails, unlike σ(z)·(1 - σ(z))."""
+    return ops.sigmoid(z) * ops.sigmoid(-z)
+
+
+def _sech2(z: Tensor) -> Tensor:
+    """sech²(z) = 1 - tanh²(z), accurate where tanh rounds to ±1."""
+    a = ops.exp(-2.0 * ops.abs(z))
+    return 4.0 * a / ops.square(1.0 + a)
+
+
+def _positive(x: Tensor) -> Tensor:
+    """1 where x > 0, else 0, in x's dtype (the x ≤ 0 branch owns the kink)."""
+    return ops.cast(ops.greater(x, 0), x.dtype)
+
+
+# ---------------------------------------------------------------------------- families
+
+
+def _scaled_relu(x: Tensor, t: Tensor) -> Tensor:
+    return t * ops.relu(x)
+
+
+def _scaled_relu_dx(x: Tensor, t: Tensor) -> Tensor:
+    return t * _positive(x)
+
+
+def _scaled_relu_dtheta(x: Tensor, t: Tensor) -> Tensor:
+    return ops.relu(x) + 0.0 * t
+
+
+def _leaky_relu(x: Tensor, t: Tensor) -> Tensor:
+    # max(x, θx) for θ ≤ 1; `where` keeps autodiff's kink on the same side as `dx`.
+    return ops.where(ops.greater(x, 0), x, t * x)
+
+
+def _leaky_relu_dx(x: Tensor, t: Tensor) -> Tensor:
+    p = _positive(x)
+    return p + (1.0 - p) * t
+
+
+def _leaky_relu_dtheta(x: Tensor, t: Tensor) -> Tensor:
+    return ops.minimum(x, 0.0) + 0.0 * t
+
+
+def _sigmoid(x: Tensor, t: Tensor) -> Tensor:
+    return ops.sigmoid(t * x)
+
+
+def _sigmoid_dx(x: Tensor, t: Tensor) -> Tensor:
+    return t * _sigmoid_slope(t * x)
+
+
+def _sigmoid_dtheta(x: Tensor, t: Tensor) -> Tensor:
+    return x * _sigmoid_slope(t * x)
+
+
+def _tanh(x: Tensor, t: Tensor) -> Tensor:
+    return ops.tanh(t * x)
+
+
+def _tanh_dx(x: Tensor, t: Tensor) -> Tensor:
+    return t * _sech2(t * x)
+
+
+def _tanh_dtheta(x: Tensor, t: Tensor) -> Tensor:
+    return x * _sech2(t * x)
+
+
+def _swish(x: Tensor, t: Tensor) -> Tensor:
+    return x * ops.sigmoid(t * x)
+
+
+def _swish_dx(x: Tensor, t: Tensor) -> Tensor:
+    z = t * x
+    return ops.sigmoid(z) + z * _sigmoid_slope(z)
+
+
+def _swish_dtheta(x: Tensor, t: Tensor) -> Tensor:
+    return ops.square(x) * _sigmoid_slope(t * x)
+
+
+def _elu(x: Tensor, t: Tensor) -> Tensor:
+    return ops.where(ops.greater(x, 0), x, t * ops.expm1(ops.minimum(x, 0.0)))
+
+
+def _elu_dx(x: Tensor, t: Tensor) -> Tensor:
+    p = _positive(x)
+    return p + (1.0 - p) * t * ops.exp(ops.minimum(x, 0.0))
+
+
+def _elu_dtheta(x: Tensor, t: Tensor) -> Tensor:
+    return ops.expm1(ops.minimum(x, 0.0)) + 0.0 * t
+
+
+ACTIVATIONS: dict[str, ActivationSpec] = {
+    spec.name: spec
+    for spec in (
+        ActivationSpec("scaled_relu", "θ·relu(x)", _scaled_relu, _scaled_relu_dx,
+                       _scaled_relu_dtheta, 1.0, 0.0, None, 1e-3),
+        ActivationSpec("leaky_relu", "max(x, θ·x)", _leaky_relu, _leaky_relu_dx,
+                       _leaky_relu_dtheta, 0.2, 0.0, 1.0, 0.0),
+        ActivationSpec("sigmoid", "sigmoid(θ·x)", _sigmoid, _sigmoid_dx, _sigmoid_dtheta,
+                       1.0, 0.0, None, 1e-3),
+        ActivationSpec("tanh", "tanh(θ·x)", _tanh, _tanh_dx, _tanh_dtheta,
+                       1.0, 0.0, None, 1e-3),
+        ActivationSpec("swish", "x·sigmoid(θ·x)", _swish, _swish_dx, _swish_dtheta,
+                       1.0, 0.0, None, 1e-3),
+        ActivationSpec("elu", "x if x > 0 else θ·(exp(x) - 1)", _elu, _elu_dx, _elu_dtheta,
+                       1.0, 0.0, None, 1e-3),
+    )
+}
+
+
+def get_activation(name: str) -> ActivationSpec:
+    """The registered family ``name``.
+
+    Raises:
+        ConfigError: ``name`` is not registered; the message lists the registered names.
+    """
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"activation {name!r}: expected one of {sorted(ACTIVATIONS)}"
+        ) from None
+
+
+def check_gradient(gradient: str) -> str:
+    """Return ``gradient`` if it is ``"analytic"`` or ``"autodiff"``, else raise."""
+    if gradient not in GRADIENTS:
+        raise ConfigError(f"gradient: expected one of {list(GRADIENTS)}, got {gradient!r}")
+    return gradient
+
+
+# ---------------------------------------------------------------------------- applying
+
+
+def _sum_to_shape(grad: Tensor, shape: Sequence[int | None]) -> Tensor:
+    """Sum ``grad`` over the axes that broadcasting stretched ``shape`` along.
+
+    Axes where θ's static size is 1 are summed (keepdims); summing an axis that turns out
+    to be 1 at run time is harmless, so unknown sizes need no special case.
+    """
+    extra = len(grad.shape) - len(shape)
+    if extra > 0:
+        grad = ops.sum(grad, axis=tuple(range(extra)))
+    axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = ops.sum(grad, axis=axes, keepdims=True)
+    return grad
+
+
+def apply(
+    spec: ActivationSpec | str,
+    x: Tensor,
+    theta: Tensor,
+    gradient: Gradient = "analytic",
+) -> Tensor:
+    """f(x, θ) with the family's analytic derivatives as its gradient.
+
+    Args:
+        spec: a family or its registry name.
+        x: pre-activations.
+        theta: θ, broadcastable to ``x`` (e.g. shape ``(batch, 1)`` or ``(batch, units)``
+            against x of shape ``(batch, units)``); cast to x's dtype.
+        gradient: ``"analytic"`` backpropagates through ``spec.dx`` / ``spec.dtheta``
+            (θ's gradient summed back to θ's shape); ``"autodiff"`` through ``spec.fn``.
+
+    Returns:
+        f(x, θ), shaped like the broadcast of x and θ.
+
+    Example:
+        >>> y = apply("swish", ops.ones((4, 3)), ops.full((4, 1), 2.0))
+    """
+    if isinstance(spec, str):
+        spec = get_activation(spec)
+    theta = ops.cast(theta, x.dtype)
+    if check_gradient(gradient) == "autodiff":
+        return spec.fn(x, theta)
+    return _with_analytic_gradient(spec)(x, theta)
+
+
+def _with_analytic_gradient(spec: ActivationSpec) -> Callable[[Tensor, Tensor], Tensor]:
+    @ops.custom_gradient
+    def activation(x: Tensor, theta: Tensor) -> tuple[Tensor, Callable[..., Any]]:
+        def grad(*args: Tensor, upstream: Tensor | None = None) -> tuple[Tensor, Tensor]:
+            if upstream is None:
+                (upstream,) = args
+            grad_x = _sum_to_shape(upstream * spec.dx(x, theta), x.shape)
+            grad_theta = _sum_to_shape(upstream * spec.dtheta(x, theta), theta.shape)
+            return grad_x, grad_theta
+
+        return spec.fn(x, theta), grad
+
+    return activation
+
+
+# ---------------------------------------------------------------------------- plotting
+
+
+def plot(
+    name: str,
+    thetas: Sequence[float] | None = None,
+    x_range: tuple[float, float] = (-4.0, 4.0),
+) -> Any:
+    """f(x, θ) and ∂f/∂x for several θ, side by side.
+
+    Args:
+        name: a registered family.
+        thetas: values of θ to draw; default: the family default and two either side.
+        x_range: the x interval drawn.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (Agg canvas; save it with ``fig.savefig``).
+
+    Raises:
+        ConfigError: unknown family or a θ outside the family's range.
+    """
+    import numpy as np  # numpy and matplotlib only when plotting
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    spec = get_activation(name)
+    if thetas is None:
+        thetas = _default_thetas(spec)
+    for theta in thetas:
+        spec.validate(float(theta), what=f"plot({name!r}) θ")
+    x = np.linspace(x_range[0], x_range[1], 401)
+    fig = Figure(figsize=(9, 3.6))
+    FigureCanvasAgg(fig)
+    ax_f, ax_dx = fig.subplots(1, 2)
+    for theta in thetas:
+        xt = ops.convert_to_tensor(x, dtype="float32")
+        tt = ops.full_like(xt, float(theta))
+        ax_f.plot(x, ops.convert_to_numpy(spec.fn(xt, tt)), label=f"θ = {theta:g}")
+        ax_dx.plot(x, ops.convert_to_numpy(spec.dx(xt, tt)), label=f"θ = {theta:g}")
+    ax_f.set_title(f"{name}: f(x, θ) = {spec.formula}")
+    ax_dx.set_title("∂f/∂x")
+    for ax in (ax_f, ax_dx):
+        ax.axhline(0.0, color="0.7", lw=0.8)
+        ax.axvline(0.0, color="0.7", lw=0.8)
+        ax.set_xlabel("x")
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def _default_thetas(spec: ActivationSpec) -> list[float]:
+    if spec.theta_max is not None:  # a bounded range: spread over it
+        lo = spec.theta_min or 0.0
+        return [lo + (spec.theta_max - lo) * p for p in (0.05, 0.2, 0.5, 0.9)]
+    return [spec.default * f for f in (0.25, 0.5, 1.0, 2.0, 4.0)]
