@@ -1,5 +1,5 @@
 """``python -m tradenn`` runs the command-line interface."""
 
-from tradenn.cli import app
+from tradenn.cli import main
 
-app(prog_name="tradenn")
+main()

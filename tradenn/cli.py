@@ -35,6 +35,14 @@ SetOption = Annotated[
 ]
 
 
+def main() -> None:
+    """The console script: the app, with TensorFlow's native log noise filtered out."""
+    from tradenn.native_stderr import filter_native_stderr
+
+    filter_native_stderr()
+    app(prog_name="tradenn")
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"warning: {message}", file=sys.stderr)
 

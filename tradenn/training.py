@@ -29,6 +29,10 @@ class NonFiniteLoss(TradennError):
     """Training produced a NaN or infinite loss."""
 
 
+# Keras warns about retracing when each fold builds a fresh model: expected here, not a bug.
+tf.get_logger().setLevel("ERROR")
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic."""
     keras.utils.set_random_seed(seed)
