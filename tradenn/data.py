@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tradenn.errors import DataError
+from tradenn.files import write_parquet_atomic
 
 BAR_COLUMNS = ["open", "high", "low", "close", "volume"]
 PRICE_COLUMNS = ["open", "high", "low", "close"]
@@ -190,16 +191,8 @@ def fetch_yfinance(
         raise DataError(f"yfinance returned no data for {ticker!r} (offline, or unknown ticker?)")
     bars = normalize_bars(raw, name=f"yfinance {ticker}")
     cache_file = Path(cache_dir or default_cache_dir()) / f"{ticker}.parquet"
-    write_parquet_atomic(bars, cache_file)
+    write_parquet_atomic(cache_file, bars)
     return bars
-
-
-def write_parquet_atomic(bars: pd.DataFrame, path: Path) -> None:
-    """Write ``bars`` to ``path`` through a temporary file, so a reader never sees half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    bars.to_parquet(tmp)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- files

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,48 +30,15 @@ import pandas as pd
 
 from tradenn.config import ExperimentConfig, load_config
 from tradenn.errors import RunError
+from tradenn.files import write_csv_atomic, write_json_atomic, write_text_atomic
+
+__all__ = [  # the writers are re-exported: runs are where most files are written
+    "COMPLETE", "FAILED", "MANIFEST", "RUNNING", "Run", "open_complete_run",
+    "write_csv_atomic", "write_json_atomic", "write_text_atomic",
+]
 
 MANIFEST = "manifest.json"
 RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename."""
-    _atomic(Path(path), lambda tmp: tmp.write_text(text))
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON (NaN written as null) atomically."""
-    write_text_atomic(path, json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n")
-
-
-def write_csv_atomic(path: Path, frame: pd.DataFrame) -> None:
-    """Write ``frame`` as CSV (index included) atomically."""
-    _atomic(Path(path), lambda tmp: frame.to_csv(tmp, float_format="%.10g"))
-
-
-def _jsonable(value: Any) -> Any:
-    """Replace NaN and inf by None and numpy scalars by Python ones, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    return value
 
 
 @dataclass

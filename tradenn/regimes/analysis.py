@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,8 +10,9 @@ import pandas as pd
 
 from tradenn.config import ExperimentConfig
 from tradenn.data import load_bars
-from tradenn.errors import DataError, RunError
+from tradenn.errors import DataError
 from tradenn.features import make_features
+from tradenn.files import write_atomic
 from tradenn.regimes.composite import CompositeRegime
 from tradenn.regimes.plot import plot_regimes
 from tradenn.regimes.registry import build_regime
@@ -114,9 +114,9 @@ def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -
     csv = pd.concat([bars["close"], frame], axis=1)
     csv["in_fit_window"] = (csv.index <= fit_end).astype(int)
     figure_path, csv_path, table_path = out / FIGURE_NAME, out / CSV_NAME, out / TABLE_NAME
-    _write_atomic(figure_path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
-    _write_atomic(csv_path, lambda tmp: csv.to_csv(tmp, float_format="%.8g"))
-    _write_atomic(table_path, lambda tmp: table.to_csv(tmp, float_format="%.8g"))
+    write_atomic(figure_path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    write_atomic(csv_path, lambda tmp: csv.to_csv(tmp, float_format="%.8g"))
+    write_atomic(table_path, lambda tmp: table.to_csv(tmp, float_format="%.8g"))
     return RegimeAnalysis(
         frame=frame,
         table=table,
@@ -129,18 +129,3 @@ def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -
     )
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file and a rename, so a reader never sees half a file.
-
-    (The same idea as `tradenn.runs`, which sits above regimes and cannot be imported here.)
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
