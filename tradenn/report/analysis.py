@@ -1,0 +1,247 @@
+"""Everything a run's report shows, computed from its predictions: no files, no HTML.
+
+`analyze_predictions` backtests the regime model, each ablation and buy-and-hold on the
+run's closes with one set of sizing and cost settings, then gathers their statistics,
+bootstrap intervals, Sharpe differences, and the per-regime and per-fold breakdowns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tradenn import stats
+from tradenn.backtest import BacktestResult, buy_and_hold, positions_from_predictions, run_backtest
+from tradenn.config import BacktestConfig
+from tradenn.errors import RunError
+
+MAIN = "regime"
+BENCHMARK = "buy_and_hold"
+LABELS = {MAIN: "regime model", BENCHMARK: "buy & hold"}
+
+
+def label(strategy: str) -> str:
+    """A strategy's display name: ``regime model``, ``no_regime``, ``buy & hold`` ..."""
+    return LABELS.get(strategy, strategy)
+
+
+def prediction_column(variant: str) -> str:
+    return "prediction" if variant == MAIN else f"prediction_{variant}"
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    """How the report's confidence intervals are resampled."""
+
+    n_boot: int = 1000
+    method: stats.BootstrapMethod = "stationary"
+    block: int | None = None  # None: round(n ** (1/3))
+    level: float = 0.95
+    seed: int = 0
+
+
+@dataclass
+class RunAnalysis:
+    """The numbers of one run's report."""
+
+    settings: BacktestConfig
+    bootstrap: BootstrapSettings
+    periods_per_year: float
+    results: dict[str, BacktestResult]  # strategy -> backtest, buy_and_hold last
+    stats: pd.DataFrame  # rows = strategies
+    sharpe_ci: dict[str, stats.ConfidenceInterval]
+    differences: dict[str, stats.ConfidenceInterval]  # "regime - no_regime" -> interval
+    regime_states: pd.Series | None  # state in force at each return (decision-time state)
+    regime_source: str  # what the states are, in words
+    by_regime: dict[str, pd.DataFrame]  # strategy -> per-state table
+    by_fold: pd.DataFrame  # rows = fold, columns = (statistic, strategy)
+    theta: pd.DataFrame  # theta_* columns
+    regime_inputs: pd.DataFrame  # regime_* columns
+    theta_by_state: pd.DataFrame | None
+    folds: pd.Series  # fold of each date
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(self.results)
+
+
+def variants_of(predictions: pd.DataFrame, manifest_variants: list[str] | None) -> list[str]:
+    """The run's variants, regime first: from the manifest, else from the columns."""
+    if manifest_variants:
+        variants = list(manifest_variants)
+    else:
+        variants = [MAIN] + [
+            c.removeprefix("prediction_") for c in predictions.columns
+            if c.startswith("prediction_") and "_seed" not in c
+        ]
+    missing = [prediction_column(v) for v in variants if prediction_column(v) not in predictions]
+    if missing:
+        raise RunError(
+            f"predictions.csv: expected prediction columns {missing} for the run's variants "
+            f"{variants}, got columns {list(predictions.columns)}"
+        )
+    return variants
+
+
+def check_predictions(predictions: pd.DataFrame, source: str) -> None:
+    """Raise `RunError` unless the frame has what a backtest needs."""
+    needed = ["fold", "close", "target", "prediction"]
+    missing = [c for c in needed if c not in predictions.columns]
+    if missing:
+        raise RunError(f"{source}: expected columns {needed}, missing {missing}")
+    if len(predictions) < 3:
+        raise RunError(f"{source}: expected at least 3 rows of predictions, got {len(predictions)}")
+    if not isinstance(predictions.index, pd.DatetimeIndex):
+        raise RunError(f"{source}: expected a date index, got {type(predictions.index).__name__}")
+
+
+def analyze_predictions(
+    predictions: pd.DataFrame,
+    settings: BacktestConfig,
+    *,
+    variants: list[str] | None = None,
+    bootstrap: BootstrapSettings | None = None,
+    state_name: str | None = None,
+) -> RunAnalysis:
+    """Backtest every variant and buy-and-hold and compute the report's statistics.
+
+    Args:
+        predictions: a run's ``predictions.csv`` indexed by date.
+        settings: sizing and costs, applied to every model variant alike; buy-and-hold pays
+            the same costs (once, on entry).
+        variants: model variants, ``regime`` first; None reads them off the columns.
+        bootstrap: resampling of the confidence intervals.
+        state_name: what the ``state`` column is, for labels (e.g. ``vol_level``).
+    """
+    check_predictions(predictions, "predictions")
+    bootstrap = bootstrap or BootstrapSettings()
+    variants = variants_of(predictions, variants)
+    close = predictions["close"].astype("float64")
+    ppy = stats.periods_per_year(close.index)
+
+    results: dict[str, BacktestResult] = {}
+    for variant in variants:
+        positions = positions_from_predictions(
+            predictions[prediction_column(variant)],
+            sizing=settings.sizing, long_only=settings.long_only, threshold=settings.threshold,
+            leverage=settings.leverage, target_vol=settings.target_vol,
+            vol_window=settings.vol_window, prices=close, periods_per_year=ppy,
+        )
+        results[variant] = _backtest(close, positions, settings, ppy)
+    results[BENCHMARK] = _backtest(close, buy_and_hold(close), settings, ppy)
+    benchmark_returns = results[BENCHMARK].returns
+
+    table = {}
+    for name, result in results.items():
+        row = stats.performance_summary(
+            result.returns, positions=result.positions, turnover=result.turnover,
+            benchmark=benchmark_returns, periods=ppy,
+        )
+        column = prediction_column(name)
+        if column in predictions:
+            row["ic_pearson"] = stats.information_coefficient(predictions[column],
+                                                              predictions["target"])
+            row["ic_spearman"] = stats.information_coefficient(
+                predictions[column], predictions["target"], "spearman")
+        table[name] = row
+    frame = pd.DataFrame.from_dict(table, orient="index")
+    frame.index.name = "strategy"
+
+    boot = dict(periods=ppy, n_boot=bootstrap.n_boot, block=bootstrap.block,
+                method=bootstrap.method, level=bootstrap.level, seed=bootstrap.seed)
+    sharpe_ci = {n: stats.bootstrap_sharpe_ci(r.returns, **boot) for n, r in results.items()}
+    main = results[MAIN].returns
+    differences = {
+        f"{MAIN} - {other}": stats.bootstrap_sharpe_difference_ci(main, results[other].returns,
+                                                                  **boot)
+        for other in results if other != MAIN
+    }
+
+    folds = predictions["fold"]
+    states, source = regime_states(predictions, state_name)
+    by_regime: dict[str, pd.DataFrame] = {}
+    theta = predictions[[c for c in predictions if c.startswith("theta_")]]
+    theta_by_state = None
+    if states is not None:
+        # The return stamped t was earned by the position decided at t-1: count it in the
+        # state that was known then.
+        decision_state = states.shift(1)
+        for name, result in results.items():
+            by_regime[name] = stats.stats_by_regime(
+                result.returns, decision_state, positions=result.positions,
+                turnover=result.turnover, benchmark=benchmark_returns, periods=ppy,
+            )
+        if not theta.empty:
+            theta_by_state = theta.groupby(states).mean()
+            theta_by_state.index.name = states.name
+
+    return RunAnalysis(
+        settings=settings, bootstrap=bootstrap, periods_per_year=ppy, results=results,
+        stats=frame, sharpe_ci=sharpe_ci, differences=differences, regime_states=states,
+        regime_source=source, by_regime=by_regime,
+        by_fold=_by_fold(results, folds, ppy), theta=theta,
+        regime_inputs=predictions[[c for c in predictions if c.startswith("regime_")]],
+        theta_by_state=theta_by_state, folds=folds,
+    )
+
+
+def _backtest(close: pd.Series, positions: pd.Series, settings: BacktestConfig,
+              ppy: float) -> BacktestResult:
+    return run_backtest(close, positions, cost_bps=settings.cost_bps,
+                        slippage_bps=settings.slippage_bps, periods_per_year=ppy)
+
+
+def regime_states(predictions: pd.DataFrame,
+                  state_name: str | None = None) -> tuple[pd.Series | None, str]:
+    """The discrete regime of each date and a sentence saying where it comes from.
+
+    The run's ``state`` column when it has one; otherwise the terciles of its first
+    ``regime_*`` column over the whole backtest. Those terciles use the whole period, so
+    they describe the run after the fact; they never feed a position.
+    """
+    if "state" in predictions and predictions["state"].notna().any():
+        name = state_name or "state"
+        states = predictions["state"].rename(name)
+        return states, f"the run's regime state column ({name})"
+    regime_columns = [c for c in predictions if c.startswith("regime_")]
+    for column in regime_columns:
+        values = predictions[column]
+        if values.notna().sum() >= 30 and values.nunique() >= 3:
+            edges = values.quantile([1 / 3, 2 / 3]).to_numpy()
+            states = pd.Series(np.where(values.isna(), np.nan, np.searchsorted(edges, values)),
+                               index=values.index, name=f"{column.removeprefix('regime_')} tercile")
+            return states, (
+                f"terciles of {column} over the backtest (0 = lowest third); the run has no "
+                "discrete state column, and these after-the-fact groups only describe the "
+                "results, they are not used to trade"
+            )
+    return None, "the run has neither a state column nor a regime input to group by"
+
+
+def _by_fold(results: dict[str, BacktestResult], folds: pd.Series, ppy: float) -> pd.DataFrame:
+    """Sharpe ratio and total return of each strategy within each fold's test span."""
+    # A return stamped t belongs to the fold that decided its position at t-1.
+    owner = folds.shift(1).fillna(folds.iloc[0]).astype(int)
+    rows = []
+    for fold, dates in owner.groupby(owner).groups.items():
+        row: dict[tuple[str, str], float] = {}
+        for name, result in results.items():
+            r = result.returns.loc[dates]
+            row[("sharpe", name)] = stats.sharpe_ratio(r, ppy)
+            row[("total_return", name)] = stats.total_return(r)
+        rows.append(pd.Series(row, name=int(fold)))
+    frame = pd.DataFrame(rows)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.index.name = "fold"
+    return frame
+
+
+def sharpe_ci_text(ci: stats.ConfidenceInterval) -> str:
+    if math.isnan(ci.low):
+        return "—"
+    return f"[{ci.low:.2f}, {ci.high:.2f}]"

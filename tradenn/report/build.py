@@ -1,0 +1,187 @@
+"""Backtest a finished run and write ``backtest.json``, ``backtest_returns.csv`` and ``report.html``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from tradenn.config import BacktestConfig, format_validation_error
+from tradenn.errors import ConfigError
+from tradenn.report import html
+from tradenn.report.analysis import (
+    BootstrapSettings,
+    RunAnalysis,
+    analyze_predictions,
+    check_predictions,
+    label,
+    sharpe_ci_text,
+)
+from tradenn.runs import (
+    Run,
+    open_complete_run,
+    write_csv_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
+
+REPORT, JSON, RETURNS = "report.html", "backtest.json", "backtest_returns.csv"
+
+
+@dataclass
+class BacktestSummary:
+    """What `backtest_run` computed and where it wrote it."""
+
+    run_path: Path
+    report_path: Path
+    json_path: Path
+    returns_path: Path
+    analysis: RunAnalysis
+
+    @property
+    def stats(self) -> pd.DataFrame:
+        """Every statistic, rows = strategies (``regime``, ablations, ``buy_and_hold``)."""
+        return self.analysis.stats
+
+    def table(self) -> pd.DataFrame:
+        """Key statistics for the terminal: rows = strategies, returns as fractions."""
+        frame = self.analysis.stats
+        table = pd.DataFrame({
+            "total return": frame["total_return"],
+            "CAGR": frame["cagr"],
+            "volatility": frame["annual_volatility"],
+            "Sharpe": frame["sharpe"],
+            "Sharpe 95% CI": [sharpe_ci_text(self.analysis.sharpe_ci[n]) for n in frame.index],
+            "PSR": frame["psr"],
+            "max drawdown": frame["max_drawdown"],
+            "turnover/yr": frame["annual_turnover"],
+            "IC": frame.get("ic_pearson"),
+        })
+        table.index = [label(n) for n in frame.index]
+        table.index.name = "strategy"
+        return table
+
+    def differences(self) -> pd.DataFrame:
+        """Sharpe of the regime model minus each other strategy, with its interval."""
+        rows = {key: {"delta_sharpe": ci.estimate, "low": ci.low, "high": ci.high,
+                      "share_above_zero": ci.share_above_zero}
+                for key, ci in self.analysis.differences.items()}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def resolve_settings(config: BacktestConfig, **overrides: Any) -> BacktestConfig:
+    """The run's ``backtest:`` section with the non-None ``overrides`` applied and validated."""
+    values = config.model_dump()
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return BacktestConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(f"backtest options: {format_validation_error(exc)}") from None
+
+
+def backtest_run(
+    run_dir: str | os.PathLike[str],
+    *,
+    cost_bps: float | None = None,
+    sizing: str | None = None,
+    long_only: bool | None = None,
+    slippage_bps: float | None = None,
+    threshold: float | None = None,
+    leverage: float | None = None,
+    target_vol: float | None = None,
+    vol_window: int | None = None,
+    bootstrap: BootstrapSettings | None = None,
+) -> BacktestSummary:
+    """Backtest a complete run's predictions and write its report files into the run.
+
+    Every sizing or cost argument left at None takes the run config's ``backtest:`` value.
+    The regime model, each ablation and buy-and-hold are backtested with the same settings.
+
+    Args:
+        run_dir: a run directory written by ``tradenn train``.
+        cost_bps, sizing, long_only, slippage_bps, threshold, leverage, target_vol,
+            vol_window: overrides of `tradenn.config.BacktestConfig`.
+        bootstrap: resampling of the confidence intervals (default: 1000 stationary-block
+            resamples, seed 0).
+
+    Returns:
+        A `BacktestSummary`; ``summary.table()`` is the terminal table.
+
+    Raises:
+        RunError: the run is missing or not complete, or its predictions are unusable.
+        ConfigError: an override is not a valid backtest setting.
+    """
+    run = open_complete_run(run_dir)
+    config = run.config()
+    settings = resolve_settings(
+        config.backtest, cost_bps=cost_bps, sizing=sizing, long_only=long_only,
+        slippage_bps=slippage_bps, threshold=threshold, leverage=leverage,
+        target_vol=target_vol, vol_window=vol_window,
+    )
+    predictions = run.predictions()
+    check_predictions(predictions, str(run.path / "predictions.csv"))
+    analysis = analyze_predictions(
+        predictions, settings, variants=run.manifest.get("variants"), bootstrap=bootstrap,
+        state_name=config.regime.state,
+    )
+    info = run_info(run)
+    report_path, json_path, returns_path = (run.path / n for n in (REPORT, JSON, RETURNS))
+    write_json_atomic(json_path, report_document(analysis, info))
+    write_csv_atomic(returns_path, daily_frame(analysis))
+    write_text_atomic(report_path, html.run_report(analysis, info, config.to_yaml()))
+    return BacktestSummary(run.path, report_path, json_path, returns_path, analysis)
+
+
+def run_info(run: Run) -> dict[str, Any]:
+    keys = ("name", "status", "created", "variants", "seeds", "folds", "data", "versions")
+    return {"path": str(run.path), **{k: run.manifest.get(k) for k in keys}}
+
+
+def report_document(analysis: RunAnalysis, info: dict[str, Any]) -> dict[str, Any]:
+    """Every number in the report, as JSON-able data."""
+    returns = analysis.results["regime"].returns
+    by_fold = {
+        stat: {name: {str(f): v for f, v in analysis.by_fold[(stat, name)].items()}
+               for name in analysis.results}
+        for stat in ("sharpe", "total_return")
+    }
+    return {
+        "run": info,
+        "settings": analysis.settings.model_dump(mode="json"),
+        "bootstrap": {**vars(analysis.bootstrap),
+                      "block": next(iter(analysis.sharpe_ci.values())).block},
+        "period": {"start": str(returns.index[0].date()), "end": str(returns.index[-1].date()),
+                   "bars": len(returns), "periods_per_year": analysis.periods_per_year},
+        "strategies": {
+            name: {**row.to_dict(), "sharpe_ci": analysis.sharpe_ci[name].to_dict()}
+            for name, row in analysis.stats.iterrows()
+        },
+        "sharpe_differences": {k: ci.to_dict() for k, ci in analysis.differences.items()},
+        "by_regime": {
+            "source": analysis.regime_source,
+            "state": None if analysis.regime_states is None else analysis.regime_states.name,
+            "strategies": {name: {str(state): row.to_dict() for state, row in table.iterrows()}
+                           for name, table in analysis.by_regime.items()},
+            "theta_by_state": None if analysis.theta_by_state is None else {
+                str(state): row.to_dict() for state, row in analysis.theta_by_state.iterrows()},
+        },
+        "by_fold": by_fold,
+    }
+
+
+def daily_frame(analysis: RunAnalysis) -> pd.DataFrame:
+    """Net return, equity and position of each strategy per date, for notebooks."""
+    columns = {}
+    for name, result in analysis.results.items():
+        columns[f"return_{name}"] = result.returns
+        columns[f"equity_{name}"] = result.equity
+        columns[f"position_{name}"] = result.positions
+    frame = pd.DataFrame(columns)
+    if analysis.regime_states is not None:
+        frame["state"] = analysis.regime_states
+    frame.index.name = "date"
+    return frame

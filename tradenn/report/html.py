@@ -1,0 +1,354 @@
+"""The report as one self-contained HTML file: inline CSS and SVG, no script, no network.
+
+Every piece of text that comes from a run (names, config, versions, column names) goes
+through `esc`, so a value such as ``<script>`` is shown, never executed.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+
+from tradenn.report import figures
+from tradenn.report.analysis import BENCHMARK, MAIN, RunAnalysis, label, sharpe_ci_text
+
+Format = Callable[[Any], str]
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def pct(value: Any, digits: int = 1) -> str:
+    return "—" if _missing(value) else f"{num(100 * float(value), digits)}%"
+
+
+def num(value: Any, digits: int = 2) -> str:
+    if _missing(value):
+        return "—"
+    # round first, then add 0.0: "-0.00" would suggest a sign that is not there
+    return f"{round(float(value), digits) + 0.0:.{digits}f}"
+
+
+def whole(value: Any) -> str:
+    return "—" if _missing(value) else f"{float(value):,.0f}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+CSS = """
+:root { --ink:#1d2430; --muted:#5f6b7a; --line:#dde2e8; --band:#f5f7fa; --accent:#1f5fbf; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
+       color: var(--ink); background: #fff; }
+main { max-width: 1180px; margin: 0 auto; padding: 28px 28px 60px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 34px 0 8px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 14px; margin: 18px 0 6px; }
+p, li { max-width: 920px; }
+.muted { color: var(--muted); }
+.headline { background: var(--band); border-left: 4px solid var(--accent); padding: 12px 16px;
+            margin: 16px 0; font-size: 15px; }
+.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr));
+         gap: 6px 24px; margin: 10px 0; }
+.facts div { border-bottom: 1px dotted var(--line); padding: 2px 0; }
+.facts b { font-weight: 600; color: var(--muted); margin-right: 6px; }
+table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 9px; border-bottom: 1px solid var(--line); text-align: right;
+         white-space: nowrap; }
+th { font-weight: 600; background: var(--band); }
+th.l, td.l { text-align: left; }
+th.group { text-align: center; background: #fff; border-bottom: 2px solid var(--line); }
+tr.main td { font-weight: 600; }
+.neg { color: #b3261e; } .pos { color: #1e7b34; }
+.scroll { overflow-x: auto; }
+figure.chart { margin: 8px 0 18px; }
+figure.chart svg { width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: 13px; margin-top: 2px; }
+pre { background: var(--band); padding: 12px; overflow-x: auto; font-size: 12px; }
+details summary { cursor: pointer; color: var(--accent); }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
+          margin-right: 6px; vertical-align: baseline; }
+"""
+
+
+def page(title: str, body: Iterable[str]) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        + "\n".join(body)
+        + "\n</main>\n</body>\n</html>\n"
+    )
+
+
+def chart(chart_id: str, svg: str | None, caption: str) -> str:
+    if svg is None:
+        return ""
+    return (f'<figure class="chart" id="{esc(chart_id)}">{svg}'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+def table(header: list[str], rows: Iterable[list[str]], row_classes: Iterable[str] = (), *,
+          left: int = 1, groups: list[tuple[str, int]] | None = None) -> str:
+    """An HTML table of already formatted (and escaped) cells.
+
+    Args:
+        header: column titles.
+        rows: cells, as HTML.
+        row_classes: a CSS class per row (``main`` makes a row bold).
+        left: how many leading columns are labels, aligned left.
+        groups: an optional first header row of (title, columns spanned).
+    """
+    classes = list(row_classes)
+
+    def cell(tag: str, text: str, column: int) -> str:
+        return f'<{tag} class="l">{text}</{tag}>' if column < left else f"<{tag}>{text}</{tag}>"
+
+    head = "<tr>" + "".join(cell("th", h, i) for i, h in enumerate(header)) + "</tr>"
+    if groups:
+        head = "<tr>" + "".join(f'<th colspan="{n}" class="group">{t}</th>'
+                                for t, n in groups) + "</tr>" + head
+    body = []
+    for i, row in enumerate(rows):
+        css = f' class="{classes[i]}"' if i < len(classes) and classes[i] else ""
+        body.append(f"<tr{css}>" + "".join(cell("td", c, j) for j, c in enumerate(row))
+                    + "</tr>")
+    return f'<div class="scroll"><table><thead>{head}</thead><tbody>' + "".join(
+        body) + "</tbody></table></div>"
+
+
+def signed(text: str, value: Any) -> str:
+    """Color a formatted number by its sign (as a cell's inner HTML)."""
+    if _missing(value) or float(value) == 0:
+        return text
+    css = "pos" if float(value) > 0 else "neg"
+    return f'<span class="{css}">{text}</span>'
+
+
+def swatch(name: str, position: int, text: str | None = None) -> str:
+    color = figures.strategy_color(name, position)
+    return (f'<span class="swatch" style="background:{color}"></span>'
+            f"{esc(label(name) if text is None else text)}")
+
+
+# ----------------------------------------------------------------------------- run report
+
+
+def run_report(analysis: RunAnalysis, run_info: dict[str, Any], config_yaml: str) -> str:
+    """The whole report page of one run."""
+    name = run_info.get("name", "run")
+    body = [
+        f"<h1>{esc(name)} · backtest report</h1>",
+        f'<p class="muted">{esc(run_info.get("path", ""))}</p>',
+        _headline(analysis),
+        _settings(analysis),
+        "<h2>Performance</h2>",
+        _stats_tables(analysis),
+        "<h3>Sharpe ratio differences</h3>",
+        _differences(analysis),
+        "<h2>Equity and risk</h2>",
+        chart("chart-equity", figures.equity_figure(analysis),
+              "Growth of 1 on a log scale, net of costs. Background: regime state; dotted "
+              "lines: start of each walk-forward test fold."),
+        chart("chart-drawdown", figures.drawdown_figure(analysis),
+              "Drawdown from the running peak of each strategy's equity."),
+        chart("chart-rolling-sharpe", figures.rolling_sharpe_figure(analysis),
+              "Annualized Sharpe ratio over the trailing year."),
+        "<h2>Positions and the activation parameter</h2>",
+        chart("chart-positions", figures.positions_figure(analysis),
+              "Position held from each close to the next (shaded: regime model, daily; lines: "
+              "21-bar averages)."),
+        chart("chart-theta", figures.theta_figure(analysis),
+              "θ of each regime-conditioned layer (ensemble mean over seeds) and the regime "
+              "inputs that drive it."),
+        _theta_by_state(analysis),
+        "<h2>By regime</h2>",
+        _by_regime(analysis),
+        chart("chart-regime-sharpe", figures.regime_sharpe_figure(analysis),
+              "Sharpe ratio of each strategy within each regime state."),
+        "<h2>By walk-forward fold</h2>",
+        _by_fold(analysis),
+        "<h2>Run</h2>",
+        _run_facts(run_info),
+        "<h3>Package versions</h3>",
+        table(["package", "version"],
+              [[esc(k), esc(v)] for k, v in (run_info.get("versions") or {}).items()]),
+        f"<details><summary>Resolved config</summary><pre>{esc(config_yaml)}</pre></details>",
+    ]
+    return page(f"{name} · tradenn backtest", [part for part in body if part])
+
+
+def _headline(analysis: RunAnalysis) -> str:
+    main = analysis.stats.loc[MAIN]
+    ci = analysis.sharpe_ci[MAIN]
+    parts = [
+        f"The regime model's Sharpe ratio is <b>{num(main['sharpe'])}</b> "
+        f"(95% CI {esc(sharpe_ci_text(ci))}, PSR {num(main['psr'])})"
+    ]
+    for key, diff in analysis.differences.items():
+        other = key.split(" - ", 1)[1]
+        verdict = "" if diff.low > 0 or diff.high < 0 else " (interval includes 0)"
+        parts.append(
+            f"{'vs' if other == BENCHMARK else 'against'} {esc(label(other))}: "
+            f"Δ {signed(num(diff.estimate), diff.estimate)} [{num(diff.low)}, {num(diff.high)}]"
+            f"{verdict}"
+        )
+    return '<div class="headline">' + "; ".join(parts) + ".</div>"
+
+
+def _settings(analysis: RunAnalysis) -> str:
+    s, b = analysis.settings, analysis.bootstrap
+    dates = analysis.results[MAIN].returns.index
+    facts = {
+        "period": f"{dates[0].date()} → {dates[-1].date()}",
+        "bars": f"{len(dates):,} ({analysis.periods_per_year:g} per year)",
+        "sizing": s.sizing + (f" (threshold {s.threshold:g})" if s.sizing == "threshold" else "")
+        + (f" (target vol {s.target_vol:.0%}, {s.vol_window} bars)"
+           if s.sizing == "vol_target" else ""),
+        "direction": "long only" if s.long_only else "long / short",
+        "leverage cap": f"{s.leverage:g}",
+        "costs": f"{s.cost_bps:g} bp + {s.slippage_bps:g} bp slippage per unit traded",
+        "bootstrap": f"{b.method} blocks, {b.n_boot} resamples, seed {b.seed}",
+    }
+    return (_facts(facts) + '<p class="muted">A position decided at the close of t earns the '
+            "close-to-close return from t to t+1; costs are charged on each change of "
+            "position. Buy & hold is fully invested and pays the same costs on entry.</p>")
+
+
+def _facts(facts: dict[str, Any]) -> str:
+    return '<div class="facts">' + "".join(
+        f"<div><b>{esc(k)}</b>{esc(v)}</div>" for k, v in facts.items()) + "</div>"
+
+
+def _stats_tables(analysis: RunAnalysis) -> str:
+    frame = analysis.stats
+    names = list(frame.index)
+    classes = ["main" if n == MAIN else "" for n in names]
+    risk = [
+        [swatch(n, i), signed(pct(r["total_return"], 0), r["total_return"]),
+         signed(pct(r["cagr"]), r["cagr"]), pct(r["annual_volatility"]),
+         signed(num(r["sharpe"]), r["sharpe"]), esc(sharpe_ci_text(analysis.sharpe_ci[n])),
+         num(r["psr"]), num(r["sortino"]), pct(r["max_drawdown"]),
+         whole(r["max_drawdown_periods"]), num(r["calmar"])]
+        for i, (n, r) in enumerate(frame.iterrows())
+    ]
+    trading = [
+        [swatch(n, i), pct(r["hit_rate"]), pct(r["exposure"], 0), num(r["annual_turnover"], 1),
+         whole(r["trades"]), num(r.get("beta")), signed(pct(r.get("alpha")), r.get("alpha")),
+         num(r.get("ic_pearson"), 3), num(r.get("ic_spearman"), 3)]
+        for i, (n, r) in enumerate(frame.iterrows())
+    ]
+    return (
+        table(["strategy", "total return", "CAGR", "volatility", "Sharpe", "Sharpe 95% CI",
+               "PSR", "Sortino", "max drawdown", "longest drawdown (bars)", "Calmar"],
+              risk, classes)
+        + table(["strategy", "hit rate", "exposure", "turnover / year", "trades",
+                 "beta", "alpha / year", "IC", "rank IC"], trading, classes)
+        + '<p class="muted">Sharpe CI: block bootstrap percentile interval. PSR: probability '
+        "that the true Sharpe ratio exceeds 0 given skewness and kurtosis (Bailey &amp; López "
+        "de Prado). Beta and alpha against buy &amp; hold. IC / rank IC: Pearson / Spearman "
+        "correlation of the prediction with the next return.</p>"
+    )
+
+
+def _differences(analysis: RunAnalysis) -> str:
+    rows = []
+    for key, ci in analysis.differences.items():
+        other = key.split(" - ", 1)[1]
+        rows.append([f"{esc(label(MAIN))} − {esc(label(other))}",
+                     signed(num(ci.estimate), ci.estimate), f"[{num(ci.low)}, {num(ci.high)}]",
+                     pct(ci.share_above_zero, 0)])
+    return table(["comparison", "Δ Sharpe", "95% CI", "resamples with Δ > 0"], rows) + (
+        '<p class="muted">Both Sharpe ratios are computed on the same resampled dates '
+        "(paired), so what the strategies share cancels out of the interval.</p>")
+
+
+def _theta_by_state(analysis: RunAnalysis) -> str:
+    frame = analysis.theta_by_state
+    if frame is None or frame.empty:
+        return ""
+    rows = [[esc(f"{frame.index.name} {s:g}")] + [num(v, 4) for v in row]
+            for s, row in frame.iterrows()]
+    return "<h3>Mean θ by regime state</h3>" + table(
+        ["state"] + [esc(c) for c in frame.columns], rows)
+
+
+def _by_regime(analysis: RunAnalysis) -> str:
+    source = f'<p class="muted">States: {esc(analysis.regime_source)}.</p>'
+    if not analysis.by_regime:
+        return source
+    rows, classes = [], []
+    names = list(analysis.by_regime)
+    states = list(analysis.by_regime[names[0]].index)
+    state_name = analysis.regime_states.name if analysis.regime_states is not None else "state"
+    for state in states:
+        for i, name in enumerate(names):
+            r = analysis.by_regime[name].loc[state]
+            first = i == 0
+            rows.append([
+                esc(f"{state_name} {state:g}") if first else "", swatch(name, i),
+                whole(r["periods"]), pct(r["share"], 0), signed(pct(r["cagr"]), r["cagr"]),
+                pct(r["annual_volatility"]), signed(num(r["sharpe"]), r["sharpe"]),
+                num(r["sortino"]), pct(r["max_drawdown"]), pct(r["hit_rate"]),
+                pct(r.get("exposure"), 0), whole(r.get("trades")), num(r.get("beta")),
+            ])
+            classes.append("main" if name == MAIN else "")
+    return source + table(
+        ["state", "strategy", "bars", "share", "CAGR", "volatility", "Sharpe", "Sortino",
+         "max drawdown", "hit rate", "exposure", "trades", "beta"], rows, classes, left=2
+    ) + ('<p class="muted">Each return is counted in the state known when its position was '
+         "decided (the previous close). Drawdowns chain the state's returns together.</p>")
+
+
+def _by_fold(analysis: RunAnalysis) -> str:
+    frame = analysis.by_fold
+    names = list(analysis.results)
+    dates = analysis.folds.index
+    rows = []
+    for fold, row in frame.iterrows():
+        span = dates[analysis.folds.to_numpy() == fold]
+        rows.append([esc(f"{fold}"), esc(f"{span[0].date()} → {span[-1].date()}")]
+                    + [signed(num(row[("sharpe", n)]), row[("sharpe", n)]) for n in names]
+                    + [signed(pct(row[("total_return", n)], 0), row[("total_return", n)])
+                       for n in names])
+    short = {MAIN: "regime", BENCHMARK: "B&H", "shuffled_regime": "shuffled"}
+    strategies = [swatch(n, i, short.get(n, n)) for i, n in enumerate(names)]
+    return table(["fold", "test span", *strategies, *strategies], rows, left=2,
+                 groups=[("", 2), ("Sharpe ratio", len(names)), ("total return", len(names))])
+
+
+def _run_facts(run_info: dict[str, Any]) -> str:
+    data = run_info.get("data") or {}
+    facts = {
+        "name": run_info.get("name"),
+        "status": run_info.get("status"),
+        "created": run_info.get("created"),
+        "data source": f"{data.get('source')} ({data.get('provider', '?')})",
+        "data range": f"{data.get('start')} → {data.get('end')}",
+        "data rows": data.get("rows"),
+        "data hash": data.get("hash"),
+        "variants": ", ".join(map(str, run_info.get("variants") or [])),
+        "seeds": ", ".join(map(str, run_info.get("seeds") or [])),
+        "folds": len(run_info.get("folds") or []),
+    }
+    folds = run_info.get("folds") or []
+    fold_table = table(
+        ["fold", "train", "test", "status"],
+        [[esc(f.get("index")), esc(f"{f.get('train_start')} → {f.get('train_end')}"),
+          esc(f"{f.get('test_start')} → {f.get('test_end')}"), esc(f.get("status"))]
+         for f in folds],
+    ) if folds else ""
+    return _facts(facts) + fold_table
+
+
+def frame_rows(frame: pd.DataFrame, formats: dict[str, Format]) -> list[list[str]]:
+    """Rows of ``frame`` (index first) with a formatter per column."""
+    return [[esc(index)] + [formats.get(c, num)(row[c]) for c in formats]
+            for index, row in frame.iterrows()]
