@@ -164,13 +164,18 @@ def report_document(analysis: RunAnalysis, info: dict[str, Any]) -> dict[str, An
         "by_regime": {
             "source": analysis.regime_source,
             "state": None if analysis.regime_states is None else analysis.regime_states.name,
-            "strategies": {name: {str(state): row.to_dict() for state, row in table.iterrows()}
+            "strategies": {name: {_key(state): row.to_dict() for state, row in table.iterrows()}
                            for name, table in analysis.by_regime.items()},
             "theta_by_state": None if analysis.theta_by_state is None else {
-                str(state): row.to_dict() for state, row in analysis.theta_by_state.iterrows()},
+                _key(state): row.to_dict() for state, row in analysis.theta_by_state.iterrows()},
         },
         "by_fold": by_fold,
     }
+
+
+def _key(state: float) -> str:
+    """A state as a JSON key: ``"2"``, not ``"2.0"``."""
+    return f"{state:g}"
 
 
 def daily_frame(analysis: RunAnalysis) -> pd.DataFrame:
