@@ -69,7 +69,7 @@ def test_terminal_table(summary) -> None:
     table = summary.table()
     assert list(table.index) == ["regime model", "no_regime", "shuffled_regime", "buy & hold"]
     assert table.loc["regime model", "Sharpe"] == summary.stats.loc["regime", "sharpe"]
-    assert re.fullmatch(r"\[-?\d+\.\d\d, -?\d+\.\d\d\]", table.loc["no_regime", "Sharpe 95% CI"])
+    assert re.fullmatch(r"\[-?\d+\.\d\d, -?\d+\.\d\d\]", table.loc["no_regime", "95% CI"])
     assert list(summary.differences().index) == [
         "regime - no_regime", "regime - shuffled_regime", "regime - buy_and_hold"]
 

@@ -50,15 +50,15 @@ class BacktestSummary:
     def table(self) -> pd.DataFrame:
         """Key statistics for the terminal: rows = strategies, returns as fractions."""
         frame = self.analysis.stats
+        # Short headers: the CLI prints this in a terminal, 80 columns wide at worst.
         table = pd.DataFrame({
-            "total return": frame["total_return"],
             "CAGR": frame["cagr"],
-            "volatility": frame["annual_volatility"],
+            "vol": frame["annual_volatility"],
             "Sharpe": frame["sharpe"],
-            "Sharpe 95% CI": [sharpe_ci_text(self.analysis.sharpe_ci[n]) for n in frame.index],
+            "95% CI": [sharpe_ci_text(self.analysis.sharpe_ci[n]) for n in frame.index],
             "PSR": frame["psr"],
-            "max drawdown": frame["max_drawdown"],
-            "turnover/yr": frame["annual_turnover"],
+            "max DD": frame["max_drawdown"],
+            "turn/yr": frame["annual_turnover"],
             "IC": frame.get("ic_pearson"),
         })
         table.index = [label(n) for n in frame.index]

@@ -71,6 +71,20 @@ def _figure(height: float, rows: int = 1, sharex: bool = True) -> tuple[Figure, 
     return fig, axes
 
 
+def log_scale(ax) -> None:
+    """Log y axis labelled 0.8, 1, 2, 5 ... rather than 10^0, with minor labels when the
+    curves span less than a decade (else there would be no label at all)."""
+    ax.set_yscale("log")
+    plain = mpl.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    ax.yaxis.set_major_formatter(plain)
+    low, high = ax.get_ylim()
+    if high / low < 10:
+        ax.yaxis.set_minor_formatter(plain)
+        ax.yaxis.set_minor_locator(mpl.ticker.LogLocator(subs=(1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    else:
+        ax.yaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+
+
 def _dates(index: pd.Index) -> np.ndarray:
     return index.to_numpy()
 
@@ -132,8 +146,9 @@ def equity_figure(analysis: RunAnalysis) -> str:
     fig, (ax,) = _figure(4.2)
     for i, (name, result) in enumerate(analysis.results.items()):
         ax.plot(_dates(result.equity.index), result.equity.to_numpy(), label=label(name),
-                color=strategy_color(name, i), linewidth=1.8 if name == MAIN else 1.1)
-    ax.set_yscale("log")
+                color=strategy_color(name, i), linewidth=1.8 if name == MAIN else 1.1,
+                zorder=3 if name == MAIN else 2)
+    log_scale(ax)
     ax.set_ylabel("growth of 1 (log scale)")
     ax.axhline(1.0, color="#777777", linewidth=0.6)
     _span(ax, analysis.folds.index)
@@ -152,7 +167,7 @@ def drawdown_figure(analysis: RunAnalysis) -> str:
             ax.fill_between(x, dd.to_numpy(), 0, color=strategy_color(name), alpha=0.18,
                             linewidth=0)
         ax.plot(x, dd.to_numpy(), label=label(name), color=strategy_color(name, i),
-                linewidth=1.3 if name == MAIN else 0.9)
+                linewidth=1.3 if name == MAIN else 0.9, zorder=3 if name == MAIN else 2)
     ax.set_ylabel("drawdown (%)")
     _span(ax, analysis.folds.index)
     _legend(ax)
@@ -165,7 +180,8 @@ def rolling_sharpe_figure(analysis: RunAnalysis) -> str:
     for i, (name, result) in enumerate(analysis.results.items()):
         rolling = stats.rolling_sharpe(result.returns, window, analysis.periods_per_year)
         ax.plot(_dates(rolling.index), rolling.to_numpy(), label=label(name),
-                color=strategy_color(name, i), linewidth=1.5 if name == MAIN else 0.9)
+                color=strategy_color(name, i), linewidth=1.5 if name == MAIN else 0.9,
+                zorder=3 if name == MAIN else 2)
     ax.axhline(0.0, color="#777777", linewidth=0.6)
     ax.set_ylabel(f"Sharpe, trailing {window} bars")
     _span(ax, analysis.folds.index)
@@ -184,7 +200,8 @@ def positions_figure(analysis: RunAnalysis, smooth: int = 21) -> str:
             continue
         mean = result.positions.rolling(smooth, min_periods=1).mean()
         ax.plot(_dates(mean.index), mean.to_numpy(), color=strategy_color(name, i),
-                linewidth=1.4 if name == MAIN else 0.9, label=f"{label(name)}, {smooth}-bar mean")
+                linewidth=1.4 if name == MAIN else 0.9, label=f"{label(name)}, {smooth}-bar mean",
+                zorder=3 if name == MAIN else 2)
     ax.axhline(0.0, color="#777777", linewidth=0.6)
     ax.set_ylabel("position (fraction of equity)")
     _span(ax, analysis.folds.index)
@@ -246,7 +263,7 @@ def compare_equity_figure(equities: dict[str, pd.Series]) -> str:
             EXTRA_COLORS[i % len(EXTRA_COLORS)] if i else STRATEGY_COLORS[MAIN])
         ax.plot(_dates(equity.index), equity.to_numpy(), label=name, color=color,
                 linewidth=1.3)
-    ax.set_yscale("log")
+    log_scale(ax)
     ax.set_ylabel("growth of 1 (log scale)")
     ax.axhline(1.0, color="#777777", linewidth=0.6)
     _legend(ax)

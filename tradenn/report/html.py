@@ -247,12 +247,13 @@ def _stats_tables(analysis: RunAnalysis) -> str:
     ]
     return (
         table(["strategy", "total return", "CAGR", "volatility", "Sharpe", "Sharpe 95% CI",
-               "PSR", "Sortino", "max drawdown", "longest drawdown (bars)", "Calmar"],
+               "PSR", "Sortino", "max DD", "longest DD", "Calmar"],
               risk, classes)
         + table(["strategy", "hit rate", "exposure", "turnover / year", "trades",
                  "beta", "alpha / year", "IC", "rank IC"], trading, classes)
-        + '<p class="muted">Sharpe CI: block bootstrap percentile interval. PSR: probability '
-        "that the true Sharpe ratio exceeds 0 given skewness and kurtosis (Bailey &amp; López "
+        + '<p class="muted">Max DD: worst peak-to-trough loss; longest DD: most bars spent '
+        "below a previous peak. Sharpe CI: block bootstrap percentile interval. PSR: "
+        "probability that the true Sharpe ratio exceeds 0 given skewness and kurtosis (Bailey &amp; López "
         "de Prado). Beta and alpha against buy &amp; hold. IC / rank IC: Pearson / Spearman "
         "correlation of the prediction with the next return.</p>"
     )
