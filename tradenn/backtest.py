@@ -26,16 +26,12 @@ import numpy as np
 import pandas as pd
 
 from tradenn import stats
-from tradenn.errors import DataError
+from tradenn.errors import BacktestInputError
 
 Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
 SIZINGS = ("sign", "threshold", "proportional", "vol_target")
 
 Frame = pd.Series | pd.DataFrame
-
-
-class BacktestInputError(DataError, ValueError):
-    """Prices, positions or predictions that cannot be backtested."""
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,11 @@ class ConfigError(TradennError):
 
 class RunError(TradennError):
     """A run directory that is missing, incomplete or cannot be written."""
+
+
+class BacktestInputError(DataError, ValueError):
+    """Prices, positions or predictions that cannot be backtested."""
+
+
+class NotFittedError(TradennError):
+    """A regime detector was asked to transform (or describe its fit) before ``fit``."""

@@ -16,13 +16,9 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from tradenn.config import format_validation_error
-from tradenn.errors import ConfigError, DataError, TradennError
+from tradenn.errors import ConfigError, DataError, NotFittedError
 
 TRADING_DAYS = 252
-
-
-class NotFittedError(TradennError):
-    """A detector was asked to transform (or describe its fit) before ``fit``."""
 
 
 class RegimeDetector(ABC):
