@@ -115,6 +115,10 @@ def _backtest(run_dir: Path, **options: object) -> None:
     typer.echo(f"report: {summary.report_path}")
 
 
+# Columns shown as percentages (value: decimals); everything else as a plain number.
+_PERCENT = {"CAGR": 1, "vol": 1, "max DD": 1, "share": 1, "ann_volatility": 1, "mean_return": 3}
+
+
 def _print_table(frame) -> None:  # a pandas DataFrame
     from rich.console import Console
     from rich.table import Table
@@ -124,13 +128,19 @@ def _print_table(frame) -> None:  # a pandas DataFrame
     for column in frame.columns:
         table.add_column(str(column), justify="right")
     for index, row in frame.iterrows():
-        table.add_row(str(index), *[_cell(v) for v in row])
-    Console().print(table)
+        table.add_row(str(index), *[_cell(v, _PERCENT.get(str(c))) for c, v in row.items()])
+    console = Console()
+    console.width = max(console.width, 120)  # logs and pipes report 80 columns: too narrow
+    console.print(table)
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, percent_decimals: int | None) -> str:
     if isinstance(value, float):
-        return "—" if value != value else f"{value:.3f}"
+        if value != value:
+            return "—"
+        if percent_decimals is not None:
+            return f"{value:.{percent_decimals}%}"
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.3f}"
     return str(value)
 
 
@@ -174,7 +184,8 @@ def regimes(
 
         analysis = analyze_regimes(load_config(config, overrides or []), out)
         _print_table(analysis.table)
-        typer.echo(f"fitted on bars up to {analysis.fit_end}; figure: {analysis.figure_path}")
+        fit_end = str(analysis.fit_end)[:10]  # a Timestamp: its date is what matters
+        typer.echo(f"fitted on bars up to {fit_end}; figure: {analysis.figure_path}")
 
 
 @data_app.command("check")
