@@ -10,7 +10,14 @@ from tradenn.config import ExperimentConfig, WalkForwardConfig
 from tradenn.data import load_bars
 from tradenn.errors import ConfigError
 from tradenn.features import make_windows
-from tradenn.walkforward import Panel, fold_arrays, make_folds, rows_to_arrays, shuffle_regime
+from tradenn.walkforward import (
+    Panel,
+    fold_arrays,
+    make_folds,
+    resample_regime,
+    rows_to_arrays,
+    shuffle_regime,
+)
 
 
 def test_expanding_folds_tile_the_history_with_a_purge():
@@ -112,3 +119,14 @@ def test_make_windows_orders_time_then_features():
     windows = make_windows(values, 3)
     assert windows.shape == (4, 3, 2)
     np.testing.assert_array_equal(windows[1], values[1:4])
+
+
+def test_resampled_test_regimes_come_from_the_training_window(setup):
+    _, _, panel, regime, folds = setup
+    train, _, test, _ = fold_arrays(panel, regime, folds[0], validation_fraction=0.2)
+    drawn = resample_regime(test, train.regime, np.random.default_rng(1))
+    assert np.isin(drawn.regime[:, 0], train.regime[:, 0]).all()
+    assert not np.isin(test.regime[:, 0], train.regime[:, 0]).all()
+    # The draw depends on the seed only, so a changed future cannot change a past row.
+    again = resample_regime(test, train.regime, np.random.default_rng(1))
+    np.testing.assert_array_equal(drawn.regime, again.regime)

@@ -33,7 +33,14 @@ from tradenn.runs import (
     write_json_atomic,
     write_text_atomic,
 )
-from tradenn.walkforward import Fold, Panel, fold_arrays, make_folds, shuffle_regime
+from tradenn.walkforward import (
+    Fold,
+    Panel,
+    fold_arrays,
+    make_folds,
+    resample_regime,
+    shuffle_regime,
+)
 
 MAIN_VARIANT = "regime"
 INTERRUPTED = "interrupted"
@@ -210,7 +217,8 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
             train_v, validation_v, test_v = train, validation, test
             if variant == "shuffled_regime":
                 rng = np.random.default_rng([seed, fold.index])
-                train_v, validation_v, test_v = (shuffle_regime(a, rng) for a in (train, validation, test))
+                train_v, validation_v = shuffle_regime(train, rng), shuffle_regime(validation, rng)
+                test_v = resample_regime(test, train.regime, rng)
             label = f"fold {fold.index + 1}/{n_folds} · {variant} · seed {seed}"
             progress.start_model(label, config.train.epochs)
             result = fit_model(config, train_v, validation_v, variant=variant, seed=seed,

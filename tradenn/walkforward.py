@@ -207,6 +207,16 @@ def rows_to_arrays(
 
 def shuffle_regime(arrays: Arrays, rng: np.random.Generator) -> Arrays:
     """The same rows with their regime rows permuted in time: the signal gone, its
-    distribution kept (the ``shuffled_regime`` ablation)."""
+    distribution kept (the ``shuffled_regime`` ablation, on training rows)."""
     return Arrays(arrays.window, arrays.regime[rng.permutation(len(arrays))], arrays.target,
                   arrays.dates)
+
+
+def resample_regime(arrays: Arrays, pool: np.ndarray, rng: np.random.Generator) -> Arrays:
+    """The same rows with regime rows drawn at random from ``pool`` (the training regimes).
+
+    The test span of the ``shuffled_regime`` ablation cannot be permuted within itself:
+    that would hand a date a regime from its own future.
+    """
+    drawn = pool[rng.integers(0, len(pool), size=len(arrays))]
+    return Arrays(arrays.window, drawn, arrays.target, arrays.dates)
