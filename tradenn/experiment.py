@@ -27,8 +27,11 @@ from tradenn.regimes import build_regime
 from tradenn.runs import (
     COMPLETE,
     FAILED,
+    INTERRUPTED,
+    MAIN_VARIANT,
     RUNNING,
     Run,
+    prediction_column,
     write_csv_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -42,19 +45,10 @@ from tradenn.walkforward import (
     shuffle_regime,
 )
 
-MAIN_VARIANT = "regime"
-INTERRUPTED = "interrupted"
-
 
 def variants(config: ExperimentConfig) -> list[str]:
     """The regime model first, then its ablations."""
     return [MAIN_VARIANT, *config.walk_forward.ablations]
-
-
-def prediction_column(variant: str, seed: int | None = None) -> str:
-    """``prediction``, ``prediction_no_regime``, ``prediction_seed3``, ..."""
-    name = "prediction" if variant == MAIN_VARIANT else f"prediction_{variant}"
-    return name if seed is None else f"{name}_seed{seed}"
 
 
 def package_versions() -> dict[str, str]:

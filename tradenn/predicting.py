@@ -12,8 +12,7 @@ import pandas as pd
 
 from tradenn.data import load_bars
 from tradenn.errors import DataError, RunError
-from tradenn.experiment import MAIN_VARIANT
-from tradenn.runs import open_complete_run
+from tradenn.runs import MAIN_VARIANT, open_complete_run
 from tradenn.walkforward import FoldScalers, Panel, rows_to_arrays
 
 

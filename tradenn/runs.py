@@ -33,12 +33,20 @@ from tradenn.errors import RunError
 from tradenn.files import write_csv_atomic, write_json_atomic, write_text_atomic
 
 __all__ = [  # the writers are re-exported: runs are where most files are written
-    "COMPLETE", "FAILED", "MANIFEST", "RUNNING", "Run", "open_complete_run",
+    "COMPLETE", "FAILED", "INTERRUPTED", "MAIN_VARIANT", "MANIFEST", "RUNNING", "Run",
+    "open_complete_run", "prediction_column",
     "write_csv_atomic", "write_json_atomic", "write_text_atomic",
 ]
 
 MANIFEST = "manifest.json"
-RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+RUNNING, COMPLETE, FAILED, INTERRUPTED = "running", "complete", "failed", "interrupted"
+MAIN_VARIANT = "regime"  # the regime model; its ablations are named after what they remove
+
+
+def prediction_column(variant: str, seed: int | None = None) -> str:
+    """``prediction``, ``prediction_no_regime``, ``prediction_seed3``, ..."""
+    name = "prediction" if variant == MAIN_VARIANT else f"prediction_{variant}"
+    return name if seed is None else f"{name}_seed{seed}"
 
 
 @dataclass
@@ -88,8 +96,8 @@ class Run:
     def require_complete(self) -> Run:
         """Raise `RunError` unless training finished; say how to finish it otherwise."""
         if self.status != COMPLETE:
-            hint = f"; resume it with: tradenn train --resume {self.path}" if self.status in (
-                RUNNING, FAILED) else ""
+            resumable = self.status in (RUNNING, FAILED, INTERRUPTED)
+            hint = f"; resume it with: tradenn train --resume {self.path}" if resumable else ""
             raise RunError(f"run {self.path} is not complete (status: {self.status}){hint}")
         return self
 

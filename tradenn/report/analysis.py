@@ -18,8 +18,9 @@ from tradenn import stats
 from tradenn.backtest import BacktestResult, buy_and_hold, positions_from_predictions, run_backtest
 from tradenn.config import BacktestConfig
 from tradenn.errors import RunError
+from tradenn.runs import MAIN_VARIANT, prediction_column
 
-MAIN = "regime"
+MAIN = MAIN_VARIANT
 BENCHMARK = "buy_and_hold"
 LABELS = {MAIN: "regime model", BENCHMARK: "buy & hold"}
 
@@ -27,10 +28,6 @@ LABELS = {MAIN: "regime model", BENCHMARK: "buy & hold"}
 def label(strategy: str) -> str:
     """A strategy's display name: ``regime model``, ``no_regime``, ``buy & hold`` ..."""
     return LABELS.get(strategy, strategy)
-
-
-def prediction_column(variant: str) -> str:
-    return "prediction" if variant == MAIN else f"prediction_{variant}"
 
 
 @dataclass(frozen=True)
