@@ -138,3 +138,36 @@ def test_non_finite_loss_fails_the_run_with_fold_and_epoch(tmp_path):
     assert run.status == "failed" and "loss became" in run.manifest["error"]
     assert run.manifest["folds"][0]["status"] == "failed"
     assert not (run_dir / "predictions.csv").exists()
+
+
+def test_predict_matches_the_run_and_refuses_its_training_dates(cli_run):
+    run_dir, _ = cli_run
+    predictions = Run.open(run_dir).predictions()
+    last = predictions.index[-1]
+    result = runner.invoke(app, ["predict", str(run_dir), "--asof", str(last.date()),
+                                 "--provider", "bundled"])
+    assert result.exit_code == 0, result.output
+    assert f"as of {last.date()}" in result.output
+    from tradenn.predicting import predict_next
+
+    signal = predict_next(run_dir, asof=str(last.date()), provider="bundled")
+    # The same model, bars and scalers as training: the run's own prediction for that date.
+    assert signal.prediction == pytest.approx(predictions["prediction"].iloc[-1], rel=1e-5)
+    assert signal.position == (1.0 if signal.prediction > 0 else -1.0)  # sign sizing
+    later = predict_next(run_dir, provider="bundled")  # the newest bundled bar, 2026
+    assert later.asof == pd.Timestamp("2026-03-27")
+    early = runner.invoke(app, ["predict", str(run_dir), "--asof", "2017-06-30",
+                                "--provider", "bundled"])
+    assert early.exit_code == 1 and "inside the last fold's training data" in early.output
+
+
+def test_regimes_and_compare_commands(cli_run, tmp_path):
+    run_dir, _ = cli_run
+    result = runner.invoke(app, ["regimes", str(TINY), "--out", str(tmp_path / "reg")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "reg" / "regimes.png").stat().st_size > 10_000
+    assert "fitted on bars up to" in result.output
+    out = tmp_path / "compare.html"
+    result = runner.invoke(app, ["compare", str(run_dir), str(run_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and "<svg" in out.read_text()

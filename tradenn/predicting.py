@@ -75,7 +75,7 @@ def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str 
     for seed in config.train.seeds:
         model = keras.saving.load_model(fold_dir / f"{MAIN_VARIANT}_seed{seed}.keras")
         outputs.append(float(np.asarray(model.predict(arrays.inputs(), verbose=0)).reshape(-1)[0]))
-    prediction = float(scalers.target.inverse(np.mean(outputs)))
+    prediction = float(np.ravel(scalers.target.inverse(np.mean(outputs)))[0])
     position = _position(run, config, bars, date, prediction)
     return Signal(
         source=config.data.source,
