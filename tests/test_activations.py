@@ -93,6 +93,17 @@ def test_analytic_derivatives_match_finite_differences(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_derivatives_from_the_output_agree(name):
+    # The custom gradient passes y = f(x, θ) to save work; both forms must agree.
+    spec = ACTIVATIONS[name]
+    x, t = _grid(spec)
+    y = _np(spec.fn, x, t)
+    for derivative in (spec.dx, spec.dtheta):
+        with_y = ops.convert_to_numpy(derivative(*map(ops.convert_to_tensor, (x, t, y))))
+        np.testing.assert_allclose(with_y, _np(derivative, x, t), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("theta_shape", [(13, 1), (13, 4), (1, 4)])
 def test_custom_gradient_equals_autodiff_with_broadcast_theta(name, theta_shape):
     spec = ACTIVATIONS[name]
@@ -112,21 +123,27 @@ def test_custom_gradient_equals_autodiff_with_broadcast_theta(name, theta_shape)
     np.testing.assert_allclose(gt.numpy(), grads["autodiff"][1].numpy(), rtol=1e-10, atol=1e-12)
 
 
+def _gradients(spec, x, theta):
+    with tf.GradientTape() as tape:
+        tape.watch([x, theta])
+        y = tf.reduce_sum(apply(spec, x, theta))
+    return [g.numpy() for g in tape.gradient(y, [x, theta])]
+
+
 def test_wrong_derivative_changes_the_gradient():
     # If Keras ignored the hand-written derivatives, a wrong one would go unnoticed.
-    spec = ACTIVATIONS["tanh"]
-    wrong = dataclasses.replace(spec, dx=lambda x, t: 2.0 * spec.dx(x, t),
-                                dtheta=lambda x, t: 0.0 * x)
     x, theta = tf.constant([[0.3, -1.2]]), tf.constant([[1.5]])
-    results = []
-    for s in (spec, wrong):
-        with tf.GradientTape() as tape:
-            tape.watch([x, theta])
-            y = tf.reduce_sum(apply(s, x, theta))
-        results.append([g.numpy() for g in tape.gradient(y, [x, theta])])
-    (gx, gt), (wx, wt) = results
+    elu = ACTIVATIONS["elu"]  # a family with its own dx / dtheta
+    wrong = dataclasses.replace(elu, dx=lambda x_, t, y=None: 2.0 * elu.dx(x_, t, y),
+                                dtheta=lambda x_, t, y=None: 0.0 * x_)
+    (gx, gt), (wx, wt) = _gradients(elu, x, theta), _gradients(wrong, x, theta)
     np.testing.assert_allclose(wx, 2 * gx, rtol=1e-6)
     assert wt[0, 0] == 0.0 and gt[0, 0] != 0.0
+    tanh = ACTIVATIONS["tanh"]  # a φ(θ·x) family: its gradient goes through `slope`
+    wrong = dataclasses.replace(tanh, slope=lambda x_, t, y=None: 3.0 * tanh.slope(x_, t, y))
+    (gx, gt), (wx, wt) = _gradients(tanh, x, theta), _gradients(wrong, x, theta)
+    np.testing.assert_allclose(wx, 3 * gx, rtol=1e-6)
+    np.testing.assert_allclose(wt, 3 * gt, rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", NAMES)

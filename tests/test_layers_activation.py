@@ -222,7 +222,7 @@ def test_layer_uses_the_analytic_derivatives(monkeypatch):
     _randomize(layer)
     good = _layer_grads(layer, x, r, weights)
     spec = activations.ACTIVATIONS["tanh"]
-    wrong = dataclasses.replace(spec, dtheta=lambda x_, t: 3.0 * spec.dtheta(x_, t))
+    wrong = dataclasses.replace(spec, slope=lambda x_, t, y=None: 3.0 * spec.slope(x_, t, y))
     monkeypatch.setitem(activations.ACTIVATIONS, "tanh", wrong)
     bad = _layer_grads(layer, x, r, weights)
     for g, b in zip(good, bad, strict=True):  # θ's gradient feeds r and the mapping weights

@@ -31,6 +31,7 @@ from tradenn.errors import ConfigError
 
 Tensor = Any  # a keras / backend tensor; kept loose because the backend decides
 Fn = Callable[[Tensor, Tensor], Tensor]
+Derivative = Callable[..., Tensor]  # (x, θ, y=None) -> Tensor
 Gradient = Literal["analytic", "autodiff"]
 GRADIENTS: tuple[str, ...] = ("analytic", "autodiff")
 
@@ -43,25 +44,29 @@ class ActivationSpec:
         name: registry key, as written in configs.
         formula: f(x, θ) in words, for tables and plots.
         fn: f(x, θ) on keras.ops; θ broadcasts against x.
-        dx: ∂f/∂x, same shape as the broadcast of x and θ.
-        dtheta: ∂f/∂θ, same shape as the broadcast of x and θ.
+        dx: ∂f/∂x as ``dx(x, θ, y=None)``; ``y = f(x, θ)``, when given, is reused.
+        dtheta: ∂f/∂θ as ``dtheta(x, θ, y=None)``, shaped like x (θ broadcast).
         default: θ at which the family is the standard activation.
         theta_min: lower end of θ's valid range, None if unbounded.
         theta_max: upper end of θ's valid range, None if unbounded.
         theta_floor: smallest θ a clip may produce. It differs from ``theta_min`` when the
             range is open there: θ → 0 flattens ``sigmoid``/``tanh`` and kills
             ``scaled_relu``, so clipping stops short of it.
+        slope: for families of the form f(x, θ) = φ(θ·x), φ'(θ·x) as ``slope(x, θ, y=None)``;
+            then ∂f/∂x = θ·φ' and ∂f/∂θ = x·φ' (``dx`` and ``dtheta`` are built from it), and
+            the custom gradient multiplies the upstream gradient by φ' once for both.
     """
 
     name: str
     formula: str
     fn: Fn
-    dx: Fn
-    dtheta: Fn
+    dx: Derivative
+    dtheta: Derivative
     default: float
     theta_min: float | None
     theta_max: float | None
     theta_floor: float | None
+    slope: Derivative | None = None
 
     def squash(self, u: Tensor) -> Tensor:
         """Map an unconstrained u onto θ's valid range (smooth, monotone)."""
@@ -115,6 +120,11 @@ def _inverse_softplus(y: float) -> float:
     return y if y > 30.0 else math.log(math.expm1(y))
 
 
+def _scale(x: Tensor, t: Tensor | float) -> Tensor:
+    """θ·x, without a multiply for a literal θ = 1 (a gate left at its default)."""
+    return x if isinstance(t, int | float) and t == 1 else t * x
+
+
 def _sigmoid_slope(z: Tensor) -> Tensor:
     """σ'(z) = σ(z)·σ(-z): no cancellation in the tails, unlike σ(z)·(1 - σ(z))."""
     return ops.sigmoid(z) * ops.sigmoid(-z)
@@ -132,18 +142,18 @@ def _positive(x: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- families
+# Each derivative takes y = f(x, θ) when the caller has it (the custom gradient always
+# does): reusing y saves recomputing the nonlinearity, which matters inside an LSTM's
+# time loop where every op costs. Without y they use forms accurate in the tails; with
+# y they are as accurate as TensorFlow's own TanhGrad / SigmoidGrad (1 - y², y(1 - y)).
 
 
 def _scaled_relu(x: Tensor, t: Tensor) -> Tensor:
     return t * ops.relu(x)
 
 
-def _scaled_relu_dx(x: Tensor, t: Tensor) -> Tensor:
-    return t * _positive(x)
-
-
-def _scaled_relu_dtheta(x: Tensor, t: Tensor) -> Tensor:
-    return ops.relu(x) + 0.0 * t
+def _scaled_relu_slope(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    return _positive(x)  # θ·relu(x) = relu(θ·x) for θ > 0
 
 
 def _leaky_relu(x: Tensor, t: Tensor) -> Tensor:
@@ -151,76 +161,82 @@ def _leaky_relu(x: Tensor, t: Tensor) -> Tensor:
     return ops.where(ops.greater(x, 0), x, t * x)
 
 
-def _leaky_relu_dx(x: Tensor, t: Tensor) -> Tensor:
-    p = _positive(x)
-    return p + (1.0 - p) * t
+def _leaky_relu_dx(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    return ops.where(ops.greater(x, 0), ops.ones_like(x), t * ops.ones_like(x))
 
 
-def _leaky_relu_dtheta(x: Tensor, t: Tensor) -> Tensor:
-    return ops.minimum(x, 0.0) + 0.0 * t
+def _leaky_relu_dtheta(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    return ops.minimum(x, 0.0)
 
 
 def _sigmoid(x: Tensor, t: Tensor) -> Tensor:
-    return ops.sigmoid(t * x)
+    return ops.sigmoid(_scale(x, t))
 
 
-def _sigmoid_dx(x: Tensor, t: Tensor) -> Tensor:
-    return t * _sigmoid_slope(t * x)
-
-
-def _sigmoid_dtheta(x: Tensor, t: Tensor) -> Tensor:
-    return x * _sigmoid_slope(t * x)
+def _sigmoid_slope_at(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    return _sigmoid_slope(_scale(x, t)) if y is None else y * (1.0 - y)
 
 
 def _tanh(x: Tensor, t: Tensor) -> Tensor:
-    return ops.tanh(t * x)
+    return ops.tanh(_scale(x, t))
 
 
-def _tanh_dx(x: Tensor, t: Tensor) -> Tensor:
-    return t * _sech2(t * x)
-
-
-def _tanh_dtheta(x: Tensor, t: Tensor) -> Tensor:
-    return x * _sech2(t * x)
+def _tanh_slope_at(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    return _sech2(_scale(x, t)) if y is None else 1.0 - ops.square(y)
 
 
 def _swish(x: Tensor, t: Tensor) -> Tensor:
-    return x * ops.sigmoid(t * x)
+    return x * ops.sigmoid(_scale(x, t))
 
 
-def _swish_dx(x: Tensor, t: Tensor) -> Tensor:
-    z = t * x
+def _swish_dx(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    z = _scale(x, t)
     return ops.sigmoid(z) + z * _sigmoid_slope(z)
 
 
-def _swish_dtheta(x: Tensor, t: Tensor) -> Tensor:
-    return ops.square(x) * _sigmoid_slope(t * x)
+def _swish_dtheta(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    return ops.square(x) * _sigmoid_slope(_scale(x, t))
 
 
 def _elu(x: Tensor, t: Tensor) -> Tensor:
     return ops.where(ops.greater(x, 0), x, t * ops.expm1(ops.minimum(x, 0.0)))
 
 
-def _elu_dx(x: Tensor, t: Tensor) -> Tensor:
-    p = _positive(x)
-    return p + (1.0 - p) * t * ops.exp(ops.minimum(x, 0.0))
+def _elu_dx(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    # x ≤ 0: θ·exp(x) = y + θ, so the output saves an exp.
+    negative = t * ops.exp(ops.minimum(x, 0.0)) if y is None else y + t
+    return ops.where(ops.greater(x, 0), ops.ones_like(negative), negative)
 
 
-def _elu_dtheta(x: Tensor, t: Tensor) -> Tensor:
-    return ops.expm1(ops.minimum(x, 0.0)) + 0.0 * t
+def _elu_dtheta(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    return ops.expm1(ops.minimum(x, 0.0))
+
+
+def _scale_family(name: str, formula: str, fn: Fn, slope: Derivative, default: float,
+                  theta_min: float | None, theta_max: float | None,
+                  theta_floor: float | None) -> ActivationSpec:
+    """A family f(x, θ) = φ(θ·x), its derivatives from φ' by the chain rule."""
+
+    def dx(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+        return t * slope(x, t, y)
+
+    def dtheta(x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+        return x * slope(x, t, y)
+
+    return ActivationSpec(name, formula, fn, dx, dtheta, default, theta_min, theta_max,
+                          theta_floor, slope)
 
 
 ACTIVATIONS: dict[str, ActivationSpec] = {
     spec.name: spec
     for spec in (
-        ActivationSpec("scaled_relu", "θ·relu(x)", _scaled_relu, _scaled_relu_dx,
-                       _scaled_relu_dtheta, 1.0, 0.0, None, 1e-3),
+        _scale_family("scaled_relu", "θ·relu(x)", _scaled_relu, _scaled_relu_slope,
+                      1.0, 0.0, None, 1e-3),
         ActivationSpec("leaky_relu", "max(x, θ·x)", _leaky_relu, _leaky_relu_dx,
                        _leaky_relu_dtheta, 0.2, 0.0, 1.0, 0.0),
-        ActivationSpec("sigmoid", "sigmoid(θ·x)", _sigmoid, _sigmoid_dx, _sigmoid_dtheta,
-                       1.0, 0.0, None, 1e-3),
-        ActivationSpec("tanh", "tanh(θ·x)", _tanh, _tanh_dx, _tanh_dtheta,
-                       1.0, 0.0, None, 1e-3),
+        _scale_family("sigmoid", "sigmoid(θ·x)", _sigmoid, _sigmoid_slope_at,
+                      1.0, 0.0, None, 1e-3),
+        _scale_family("tanh", "tanh(θ·x)", _tanh, _tanh_slope_at, 1.0, 0.0, None, 1e-3),
         ActivationSpec("swish", "x·sigmoid(θ·x)", _swish, _swish_dx, _swish_dtheta,
                        1.0, 0.0, None, 1e-3),
         ActivationSpec("elu", "x if x > 0 else θ·(exp(x) - 1)", _elu, _elu_dx, _elu_dtheta,
@@ -301,14 +317,20 @@ def apply(
 def _with_analytic_gradient(spec: ActivationSpec) -> Callable[[Tensor, Tensor], Tensor]:
     @ops.custom_gradient
     def activation(x: Tensor, theta: Tensor) -> tuple[Tensor, Callable[..., Any]]:
+        y = spec.fn(x, theta)
+
         def grad(*args: Tensor, upstream: Tensor | None = None) -> tuple[Tensor, Tensor]:
             if upstream is None:
                 (upstream,) = args
-            grad_x = _sum_to_shape(upstream * spec.dx(x, theta), x.shape)
-            grad_theta = _sum_to_shape(upstream * spec.dtheta(x, theta), theta.shape)
-            return grad_x, grad_theta
+            if spec.slope is not None:  # φ(θ·x): one product with φ' serves both
+                g = upstream * spec.slope(x, theta, y)
+                grad_x, grad_theta = g * theta, g * x
+            else:
+                grad_x = upstream * spec.dx(x, theta, y)
+                grad_theta = upstream * spec.dtheta(x, theta, y)
+            return _sum_to_shape(grad_x, x.shape), _sum_to_shape(grad_theta, theta.shape)
 
-        return spec.fn(x, theta), grad
+        return y, grad
 
     return activation
 

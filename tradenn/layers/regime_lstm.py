@@ -1,10 +1,11 @@
 """RegimeLSTM: an LSTM whose activations take their θ from a regime input.
 
-Speed: the input projection ``x · W + b`` of every time step is one matmul before the loop,
-and θ of every step is computed before the loop too (mappings are pointwise in time); both
-ride into the loop as one input tensor, so a step is the recurrent matmul and the
-activations only. See ``scripts/bench_layers.py`` for the throughput against
-``keras.layers.LSTM``.
+Speed (see ``scripts/bench_layers.py``): a step does what Keras' own LSTM cell does (input
+and recurrent matmuls, one split into gates) plus the θ-conditioned activations. A regime
+constant over time gives θ of shape (batch, size) that the step reads as a loop invariant,
+so its gradient is summed inside the loop and no per-step input gradient is materialized;
+feeding θ through the step inputs instead costs about 10% of throughput. A per-step regime
+has to enter through the inputs: the step input is then ``[x_t, θ_t of each site]``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from tradenn.activations import apply, check_gradient, get_activation
@@ -23,45 +25,59 @@ from tradenn.layers.regime_activation import split_inputs, split_shapes
 class RegimeLSTMCell(keras.layers.Layer):
     """One step of `RegimeLSTM`; internal, built and owned by it (not serialized alone).
 
-    The step input is ``[x·W + b (4 units), θ_candidate, θ_cell, θ_gates]``. Gate columns
-    are ordered i, f, o, c (Keras uses i, f, c, o): the three gates are one contiguous slice
-    so one activation call covers them.
+    Gate columns of the kernels are ordered i, f, o, c (Keras uses i, f, c, o): the three
+    gates are one contiguous block, so one activation call covers them.
+
+    ``loop_thetas`` is set by `RegimeLSTM.call` right before the loop runs, to θ of each
+    site when the regime is constant over time; with a per-step regime it is None and θ
+    arrives in the step input after the ``n_features`` input columns.
     """
 
-    def __init__(self, owner_config: dict[str, Any], theta_sizes: dict[str, int], **kwargs: Any):
+    def __init__(self, owner: dict[str, Any], theta_sizes: dict[str, int], **kwargs: Any):
         super().__init__(**kwargs)
-        self.units = int(owner_config["units"])
-        self.activation = get_activation(owner_config["activation"])
-        self.recurrent_activation = get_activation(owner_config["recurrent_activation"])
-        self.gradient = owner_config["gradient"]
-        self.recurrent_initializer = keras.initializers.get(owner_config["recurrent_initializer"])
-        self.recurrent_regularizer = keras.regularizers.get(owner_config["recurrent_regularizer"])
+        self.units = int(owner["units"])
+        self.activation = get_activation(owner["activation"])
+        self.recurrent_activation = get_activation(owner["recurrent_activation"])
+        self.gradient = owner["gradient"]
+        self.initializers = owner["initializers"]
+        self.regularizers = owner["regularizers"]
         self.theta_sizes = dict(theta_sizes)
         self.state_size = [self.units, self.units]
         self.output_size = self.units
+        self.n_features: int | None = None
+        self.loop_thetas: dict[str, Any] | None = None
 
     def build(self, step_shape: tuple) -> None:
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(self.units, 4 * self.units),
-            initializer=self.recurrent_initializer, regularizer=self.recurrent_regularizer,
-        )
+        self.n_features = int(step_shape[-1])
+        width = 4 * self.units
+        for name, shape in (("kernel", (self.n_features, width)),
+                            ("recurrent_kernel", (self.units, width)), ("bias", (width,))):
+            weight = self.add_weight(
+                name=name, shape=shape, initializer=self.initializers[name],
+                regularizer=self.regularizers[name],
+            )
+            setattr(self, name, weight)
 
     def call(self, inputs: Any, states: list[Any], training: bool = False) -> tuple:
         h_prev, c_prev = states
-        u = self.units
-        z = inputs[:, : 4 * u] + ops.matmul(h_prev, self.recurrent_kernel)
-        thetas, start = {}, 4 * u
-        for site, size in self.theta_sizes.items():
-            thetas[site] = inputs[:, start : start + size]
-            start += size
-        if "gates" in thetas:
-            gates = apply(self.recurrent_activation, z[:, : 3 * u], thetas["gates"],
-                          self.gradient)
+        if self.loop_thetas is None:  # per-step θ rides in the step input
+            ends = np.cumsum([self.n_features, *self.theta_sizes.values()])
+            inputs, *parts = ops.split(inputs, [int(e) for e in ends[:-1]], axis=-1)
+            thetas = dict(zip(self.theta_sizes, parts, strict=True))
         else:
-            spec = self.recurrent_activation
-            gates = spec.fn(z[:, : 3 * u], spec.default)
-        i, f, o = gates[:, :u], gates[:, u : 2 * u], gates[:, 2 * u :]
-        candidate = apply(self.activation, z[:, 3 * u :], thetas["candidate"], self.gradient)
+            thetas = self.loop_thetas
+        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel)
+        # Equal splits, not slices: a slice's gradient scatters into zeros of the full
+        # width, a split's gradient is one concat (and equal splits need no index math).
+        z_i, z_f, z_o, z_candidate = ops.split(z + self.bias, 4, axis=-1)
+        spec = self.recurrent_activation
+        if "gates" in thetas:
+            gates = ops.concatenate([z_i, z_f, z_o], axis=-1)
+            gates = apply(spec, gates, thetas["gates"], self.gradient)
+            i, f, o = ops.split(gates, 3, axis=-1)
+        else:
+            i, f, o = (spec.fn(z_gate, spec.default) for z_gate in (z_i, z_f, z_o))
+        candidate = apply(self.activation, z_candidate, thetas["candidate"], self.gradient)
         c = f * c_prev + i * candidate
         h = o * apply(self.activation, c, thetas["cell"], self.gradient)
         return h, [h, c]
@@ -180,8 +196,15 @@ class RegimeLSTM(keras.layers.Layer):
         }
         theta_sizes = {site: m.output_size for site, m in self.theta_mappings.items()}
         self.cell = RegimeLSTMCell(
-            {**self._own_config(), "recurrent_initializer": recurrent_initializer,
-             "recurrent_regularizer": recurrent_regularizer},
+            {
+                **self._own_config(),
+                "initializers": {"kernel": self.kernel_initializer,
+                                 "recurrent_kernel": self.recurrent_initializer,
+                                 "bias": self._bias_initializer},
+                "regularizers": {"kernel": self.kernel_regularizer,
+                                 "recurrent_kernel": self.recurrent_regularizer,
+                                 "bias": self.bias_regularizer},
+            },
             theta_sizes, name="cell", dtype=self.dtype_policy,
         )
         self.rnn = keras.layers.RNN(
@@ -201,19 +224,25 @@ class RegimeLSTM(keras.layers.Layer):
                 f"{self.name}: sequence input: expected shape (batch, time, features) with "
                 f"features known, got {x_shape}"
             )
-        u = self.units
-        self.kernel = self.add_weight(
-            name="kernel", shape=(x_shape[-1], 4 * u),
-            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-        )
-        self.bias = self.add_weight(
-            name="bias", shape=(4 * u,), initializer=self._bias_initializer,
-            regularizer=self.bias_regularizer,
-        )
         for mapping in self.theta_mappings.values():
             mapping.build(r_shape)
-        n_theta = sum(m.output_size for m in self.theta_mappings.values())
-        self.rnn.build((x_shape[0], x_shape[1], 4 * u + n_theta))
+        self.cell.build((x_shape[0], x_shape[-1]))
+        self.rnn.build(x_shape)
+
+    @property
+    def kernel(self) -> keras.Variable:
+        """Input kernel, shape (features, 4 units), gate blocks i, f, o, c."""
+        return self.cell.kernel
+
+    @property
+    def recurrent_kernel(self) -> keras.Variable:
+        """Recurrent kernel, shape (units, 4 units), gate blocks i, f, o, c."""
+        return self.cell.recurrent_kernel
+
+    @property
+    def bias(self) -> keras.Variable:
+        """Bias, shape (4 units,), gate blocks i, f, o, c."""
+        return self.cell.bias
 
     def _bias_initializer(self, shape: tuple, dtype: Any = None) -> Any:
         bias = self.bias_initializer(shape, dtype=dtype)
@@ -239,14 +268,25 @@ class RegimeLSTM(keras.layers.Layer):
             )
         if self.input_dropout is not None:
             sequence = self.input_dropout(sequence, training=training)
-        projected = ops.matmul(sequence, self.kernel) + self.bias
-        theta = ops.concatenate(
-            [mapping(regime) for mapping in self.theta_mappings.values()], axis=-1
-        )
-        if len(theta.shape) == 2:  # constant over time: repeat θ along the time axis
-            theta = ops.expand_dims(theta, 1) + ops.zeros_like(projected[:, :, :1])
-        step_inputs = ops.concatenate([projected, ops.cast(theta, projected.dtype)], axis=-1)
-        return self.rnn(step_inputs, training=training)
+        thetas = {
+            site: ops.cast(mapping(regime), sequence.dtype)
+            for site, mapping in self.theta_mappings.items()
+        }
+        if len(regime.shape) == 2:
+            # Full width θ: the loop then adds up θ's per-step gradients elementwise
+            # instead of summing over the units at every step (one op fewer per step).
+            width = {"gates": 3 * self.units}
+            self.cell.loop_thetas = {
+                site: ops.broadcast_to(t, (ops.shape(t)[0], width.get(site, self.units)))
+                for site, t in thetas.items()
+            }
+        else:
+            self.cell.loop_thetas = None
+            sequence = ops.concatenate([sequence, *thetas.values()], axis=-1)
+        try:
+            return self.rnn(sequence, training=training)
+        finally:
+            self.cell.loop_thetas = None
 
     def compute_output_shape(self, inputs_shape: Any, regime_shape: Any = None) -> tuple:
         x_shape = split_shapes(inputs_shape, regime_shape)[0]
