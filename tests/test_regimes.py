@@ -213,7 +213,7 @@ def test_trend_states_on_made_up_paths():
 @functools.cache
 def vix_frame() -> tuple[VixRegime, pd.DataFrame]:
     bars = spy()
-    regime = VixRegime(series=vix_closes()).fit(bars.loc[:"2005-12-31"])
+    regime = VixRegime(series=vix_closes(), lag=0).fit(bars.loc[:"2005-12-31"])  # same-day
     return regime, regime.transform(bars)
 
 
@@ -235,7 +235,7 @@ def test_vix_missing_session_carries_the_previous_close_until_stale(missing, pre
     assert pd.Timestamp(missing) not in closes.index
     assert frame.loc[missing, "vix_level"] == closes.loc[previous]
     assert frame.loc[missing, "vix_age"] == 1
-    strict = VixRegime(series=closes, max_stale_days=0).fit(bars.loc[:"2005-12-31"]).transform(bars)
+    strict = VixRegime(series=closes, max_stale_days=0, lag=0).fit(bars.loc[:"2005-12-31"]).transform(bars)
     assert np.isnan(strict.loc[missing, "vix_level"]) and np.isnan(strict.loc[missing, "vix_z"])
     assert strict["vix_level"].isna().sum() == 3  # SPY's bundled history misses 3 of CBOE's gaps
 
@@ -243,7 +243,7 @@ def test_vix_missing_session_carries_the_previous_close_until_stale(missing, pre
 def test_vix_after_its_last_close_goes_stale():
     bars = spy().loc["2019-01-01":"2019-03-29"]
     closes = vix_closes().loc[:"2019-02-28"]  # Thursday
-    frame = VixRegime(series=closes, max_stale_days=4, min_history=10).fit(bars).transform(bars)
+    frame = VixRegime(series=closes, max_stale_days=4, min_history=10, lag=0).fit(bars).transform(bars)
     assert frame.loc["2019-03-01", "vix_level"] == closes.iloc[-1]  # Friday: 1 day old
     assert frame.loc["2019-03-04", "vix_level"] == closes.iloc[-1]  # Monday: 4 days old
     assert frame.loc["2019-03-05":, "vix_level"].isna().all()  # 5 days and more

@@ -112,7 +112,9 @@ class VixRegimeConfig(Strict):
     provider: DataProvider = "bundled"
     min_history: PositiveInt = 252  # VIX closes needed before the percentile
     max_stale_days: Annotated[int, Field(ge=0)] = 5  # calendar days a close is carried over
-    lag: Annotated[int, Field(ge=0)] = 0  # extra VIX sessions of delay (0: close dated <= t)
+    # VIX sessions of delay. CBOE's close comes 15 minutes after the NYSE's, so the
+    # strictly causal default for a position taken at the equity close is the previous one.
+    lag: Annotated[int, Field(ge=0)] = 1
 
 
 class HmmRegimeConfig(Strict):

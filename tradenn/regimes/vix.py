@@ -25,9 +25,10 @@ class VixRegime(RegimeDetector):
     ``max_stale_days`` calendar days old; older values become NaN rather than pretending
     to be current. ``vix_age`` says how old the value in use is.
 
-    Note that CBOE's VIX closes at 16:15 New York time, 15 minutes after the NYSE close:
-    with ``lag: 0`` a position decided exactly at the equity close sees a value settled a
-    quarter of an hour later. ``lag: 1`` removes even that.
+    CBOE's VIX closes at 16:15 New York time, 15 minutes after the NYSE close, so the
+    default ``lag: 1`` uses the previous VIX session's close: a position decided at the
+    equity close of t could not have seen VIX's close of t. ``lag: 0`` uses it anyway
+    (a 15-minute look-ahead, for comparison with studies that do).
 
     Columns (prefix ``vix`` by default):
 
