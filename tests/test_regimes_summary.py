@@ -96,7 +96,27 @@ def test_plot_regimes_draws_price_states_and_columns(tmp_path):
     assert [a.get_ylabel() for a in panels] == ["p", "s"]
     fig.savefig(tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 5000
-    assert "matplotlib.pyplot" not in sys.modules  # no global figure state, no GUI backend
+
+
+def test_plot_regimes_never_imports_pyplot():
+    """No global figure state, no GUI backend: checked in a fresh interpreter, since other
+    tests (and libraries) may have imported pyplot in this one."""
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from tradenn.data import load_bars\n"
+        "from tradenn.regimes import plot_regimes\n"
+        "bars = load_bars('SPY', '2020-01-01', '2020-03-31', provider='bundled')\n"
+        "states = pd.DataFrame({'s': np.arange(len(bars)) % 2 * 1.0}, index=bars.index)\n"
+        "plot_regimes(bars, states, 's', ['s']).savefig(sys.argv[1])\n"
+        "assert 'matplotlib.pyplot' not in sys.modules\n"
+    )
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".png") as out:
+        result = subprocess.run([sys.executable, "-c", code, out.name], capture_output=True,
+                                text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_analyze_regimes_writes_its_files(tmp_path):
