@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import get_args
 
 import keras
 import numpy as np
@@ -10,8 +11,10 @@ import pytest
 import tensorflow as tf
 
 from tradenn import activations
+from tradenn.config import MappingKind
 from tradenn.errors import ConfigError
 from tradenn.layers import (
+    MAPPINGS,
     AffineMapping,
     ConstantMapping,
     FixedMapping,
@@ -42,6 +45,10 @@ def _randomize(layer: keras.layers.Layer, seed: int = 1, scale: float = 0.5) -> 
 
 
 # ---------------------------------------------------------------------------- mappings
+
+
+def test_mapping_registry_matches_config_names():
+    assert set(get_args(MappingKind)) == set(MAPPINGS)
 
 
 def test_fixed_mapping_is_scaled_mean_clipped_into_range():

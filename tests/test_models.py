@@ -52,14 +52,16 @@ def test_inputs_outputs_and_layer_names(kind):
 def test_lstm_layers_follow_config():
     config = ModelConfig(lstm_units=[6, 4], lstm_activation="elu", recurrent_activation="tanh",
                          condition_gates=True, activation="leaky_relu", per_unit=True,
-                         gradient="autodiff", mapping=MappingConfig(kind="per_state"))
+                         gradient="autodiff", mapping=MappingConfig(kind="per_state"),
+                         unroll=True)
     model = _build(config)
     first, second = model.get_layer("lstm_0"), model.get_layer("lstm_1")
     assert isinstance(first, RegimeLSTM)
     assert (first.units, first.activation, first.recurrent_activation) == (6, "elu", "tanh")
     assert first.return_sequences and not second.return_sequences
     assert first.condition_gates and first.per_unit and first.gradient == "autodiff"
-    assert first.mapping == "per_state"
+    assert first.mapping == "per_state" and first.unroll and second.unroll
+    assert model.predict(_inputs(3), verbose=0).shape == (3, 1)
     act = model.get_layer("dense_0")
     assert isinstance(act, RegimeActivation) and act.activation == "leaky_relu"
 

@@ -183,6 +183,9 @@ class ModelConfig(Strict):
     gradient: Literal["analytic", "autodiff"] = "analytic"
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     l2: NonNegativeFloat = 0.0
+    # Unroll RegimeLSTM's time loop: faster training for short windows without
+    # train.jit_compile, slower with it (figures in scripts/bench_layers.py's report).
+    unroll: bool = False
 
     @model_validator(mode="after")
     def _lstm_has_layers(self) -> ModelConfig:

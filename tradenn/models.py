@@ -94,6 +94,7 @@ def build_model(
                 units, activation=config.lstm_activation,
                 recurrent_activation=config.recurrent_activation,
                 condition_gates=config.condition_gates, return_sequences=i < last,
+                unroll=config.unroll,
                 kernel_initializer=seeds.glorot(), recurrent_initializer=seeds.orthogonal(),
                 kernel_regularizer=l2, recurrent_regularizer=l2, name=f"lstm_{i}", **common,
             )(h, regime_in)
