@@ -132,3 +132,44 @@ def test_bad_arguments_raise_config_error():
         build_model(ModelConfig(), window=10, n_features=3, n_regime=1, variant="shuffled")
     with pytest.raises(ConfigError, match="regime"):
         predict_theta(_build(ModelConfig()), {"window": np.zeros((2, WINDOW, FEATURES))})
+
+
+def test_predict_theta_needs_the_regime_input_fed_directly():
+    x = keras.Input((WINDOW, FEATURES), name="window")
+    r = keras.Input((2,), name="regime")
+    mixed = keras.layers.Dense(2, name="mix")(r)
+    h = keras.layers.Dense(3)(keras.layers.Flatten()(x))
+    h = RegimeActivation("tanh", name="act")(h, mixed)
+    model = keras.Model({"window": x, "regime": r}, keras.layers.Dense(1)(h))
+    with pytest.raises(ConfigError, match="'act' does not take the 'regime' input"):
+        predict_theta(model, _inputs(3))
+
+
+def test_trains_on_spy_and_theta_follows_the_volatility_regime():
+    from tradenn.data import load_bars
+    from tradenn.features import Standardizer, make_features, make_target, make_windows
+
+    bars = load_bars("SPY", provider="bundled", start="2012-01-01", end="2016-12-31")
+    features = make_features(bars, ["log_return", "return_5", "volatility_21"])
+    frame = features.assign(target=make_target(bars)).dropna()
+    values = Standardizer.fit(frame.to_numpy()).transform(frame.to_numpy())
+    windows = make_windows(values[:, :3], WINDOW).astype("float32")
+    regime = values[WINDOW - 1 :, 2:3].astype("float32")  # volatility at the window's end
+    target = values[WINDOW - 1 :, 3:4].astype("float32")
+    inputs = {"window": windows, "regime": regime}
+    config = ModelConfig(lstm_units=[8], dense_units=[4], activation="swish")
+
+    thetas = {}
+    for variant in ("regime", "no_regime"):
+        keras.utils.set_random_seed(0)  # batch order
+        model = build_model(config, window=WINDOW, n_features=FEATURES, n_regime=1,
+                            variant=variant, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+        history = model.fit(inputs, target, epochs=3, batch_size=64, verbose=0).history["loss"]
+        assert np.isfinite(history).all() and history[-1] < history[0], history
+        thetas[variant] = predict_theta(model, inputs)
+    for name, theta in thetas["regime"].items():
+        assert theta.shape == (len(windows),)
+        # An affine θ in one regime column is monotone in it: |corr| = 1 unless it is flat.
+        assert abs(np.corrcoef(theta, regime[:, 0])[0, 1]) > 0.99, name
+        assert np.ptp(thetas["no_regime"][name]) == 0.0

@@ -185,8 +185,8 @@ def _check_regime_feeds_layers(model: keras.Model) -> None:
         raise ConfigError(f"predict_theta model: expected an input named 'regime', got {names}")
     regime_tensor = model.inputs[names.index("regime")]
     for layer in regime_layers(model):
-        fed = layer._inbound_nodes[0].arguments.keras_tensors if layer._inbound_nodes else []
-        if not any(t is regime_tensor for t in fed):
+        fed = layer.input  # the tensors of the layer's first call: [x, regime]
+        if not any(t is regime_tensor for t in (fed if isinstance(fed, list) else [fed])):
             raise ConfigError(
                 f"predict_theta model: layer {layer.name!r} does not take the 'regime' input "
                 "directly, so its θ cannot be read from inputs['regime']"
