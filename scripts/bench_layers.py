@@ -13,6 +13,7 @@ random data: throughput does not depend on the values.
     .venv/bin/python scripts/bench_layers.py                 # defaults: about a minute
     .venv/bin/python scripts/bench_layers.py --units 64 --repeats 21 --jit off
     .venv/bin/python scripts/bench_layers.py --only lstm --unroll regime
+    .venv/bin/python scripts/bench_layers.py --threads 1 --clock cpu   # on a busy machine
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0,
                    help="TensorFlow intra/inter-op threads (0: TensorFlow's default)")
     p.add_argument("--jit", choices=["both", "on", "off"], default="both")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="wall time, or this process's CPU time (steadier on a busy machine; "
+                        "use with --threads 1, where CPU time is the time worked)")
     p.add_argument("--only", choices=["all", "lstm", "dense"], default="all")
     p.add_argument("--unroll", choices=["none", "both", "regime"], default="none",
                    help="unroll the time loop of both LSTMs, or of RegimeLSTM only")
@@ -103,17 +107,18 @@ def dense_regime(args: argparse.Namespace) -> keras.Model:
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch, excluding fit()'s set-up before the first batch."""
+    """Time of each epoch, excluding fit()'s set-up before the first batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
         super().__init__()
+        self.clock = clock
         self.seconds: list[float] = []
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
+        self._start = self.clock()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.seconds.append(time.perf_counter() - self._start)
+        self.seconds.append(self.clock() - self._start)
 
 
 def bench_pair(
@@ -135,7 +140,8 @@ def bench_pair(
         model = build(args)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", jit_compile=jit)
         model.fit(data, target, batch_size=args.batch, epochs=1, verbose=0)  # trace, warm up
-        models[name], timers[name] = model, EpochTimer()
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
+        models[name], timers[name] = model, EpochTimer(clock)
     for _ in range(args.repeats):
         for name, model in models.items():
             model.fit(data, target, batch_size=args.batch, epochs=1, verbose=0,
@@ -167,7 +173,7 @@ def main() -> None:
           f"features={args.features} units={args.units} dense={args.dense_layers}x"
           f"{args.dense_units} mapping={args.mapping} gradient={args.gradient} "
           f"gates={args.condition_gates} unroll={args.unroll} per_step={args.per_step_regime} "
-          f"threads={args.threads or 'default'} repeats={args.repeats}")
+          f"threads={args.threads or 'default'} clock={args.clock} repeats={args.repeats}")
     print(f"{'pair':<6} {'jit':<5} {'built-in (samples/s)':>22} {'regime (samples/s)':>20} "
           f"{'ratio (median, min-max of repeats)':>36}")
     for pair, builders in pairs.items():
