@@ -12,10 +12,13 @@ hand-written backward functions that nothing calls). ``gradient="autodiff"`` dif
 Kinks: at x = 0 the piecewise families (``scaled_relu``, ``leaky_relu``, ``elu``) use the
 derivative of their x ≤ 0 branch, the convention of TensorFlow's own relu gradients.
 
-Stability: no family overflows or returns NaN in float32 for |x| = 100 and large θ: the
-sigmoid terms use ``sigmoid(z) * sigmoid(-z)`` (never ``1 - s``, which cancels), tanh's
-derivative uses ``sech² z = 4a / (1 + a)²`` with ``a = exp(-2|z|) ≤ 1``, and ``elu``
-exponentiates ``min(x, 0)`` only, so the branch ``where`` discards cannot overflow.
+Stability: no family overflows or returns NaN in float32 for |x| = 100 and large θ.
+``elu`` exponentiates ``min(x, 0)`` only, so the branch ``where`` discards cannot
+overflow. Called on (x, θ) alone, the derivatives keep relative accuracy in the tails
+(``sigmoid(z)·sigmoid(-z)`` rather than ``s·(1 - s)``, ``sech² z = 4a / (1 + a)²`` with
+``a = exp(-2|z|)``); the custom gradient passes them ``y = f(x, θ)`` and they reuse it
+(``y·(1 - y)``, ``1 - y²``, as TensorFlow's SigmoidGrad / TanhGrad do), which is cheaper
+and rounds to 0 only where the true value is below float precision anyway.
 """
 
 from __future__ import annotations
