@@ -171,3 +171,21 @@ def test_regimes_and_compare_commands(cli_run, tmp_path):
     result = runner.invoke(app, ["compare", str(run_dir), str(run_dir), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file() and "<svg" in out.read_text()
+
+
+def test_jit_compile_run_trains_with_xla(tmp_path, monkeypatch):
+    import tradenn.training as training
+
+    compiled = []
+    real_fit = training.fit_model
+
+    def spy(config, *args, **kwargs):
+        result = real_fit(config, *args, **kwargs)
+        compiled.append(result.model.jit_compile)
+        return result
+
+    monkeypatch.setattr(training, "fit_model", spy)
+    config = load_config(TINY, ["train.jit_compile=true", "walk_forward.ablations=[]"])
+    run = train_run(config, runs_dir=tmp_path, quiet=True)
+    assert compiled == [True, True]  # Keras did not fall back to plain graphs
+    assert run.predictions()["prediction"].notna().all()

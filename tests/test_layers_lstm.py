@@ -252,11 +252,12 @@ def test_get_config_has_every_init_argument():
 
 
 @pytest.mark.parametrize("unroll", [False, True])
-def test_any_batch_size_and_jit_compile(unroll):
+def test_any_batch_size_and_jit_compile(unroll, xla_allowed):
     model = _model(condition_gates=True, unroll=unroll)
     x, r = _data(batch=11)
     data = {"window": x, "regime": r}
     model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    assert model.jit_compile  # Keras falls back silently when a layer cannot be compiled
     model.fit(data, np.zeros((11, 1), "float32"), batch_size=4, epochs=1, verbose=0)
     jit = model.predict(data, batch_size=4, verbose=0)  # batches of 4, 4, 3
     model.compile(optimizer="sgd", loss="mse", jit_compile=False)

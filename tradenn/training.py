@@ -18,7 +18,7 @@ import pandas as pd
 import tensorflow as tf
 
 from tradenn.config import ExperimentConfig
-from tradenn.errors import TradennError
+from tradenn.errors import ConfigError, TradennError
 from tradenn.models import build_model
 from tradenn.walkforward import Arrays
 
@@ -33,10 +33,19 @@ class NonFiniteLoss(TradennError):
 tf.get_logger().setLevel("ERROR")
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic."""
+def seed_everything(seed: int, *, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and TensorFlow; make TensorFlow's ops deterministic or not.
+
+    Keras refuses XLA while op determinism is on, so a ``jit_compile`` run turns it off:
+    it is seeded, but reruns may differ in the last bits.
+    """
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        from tensorflow.python.framework import config as tf_config  # no public "disable"
+
+        tf_config.disable_op_determinism()
 
 
 class _Watch(keras.callbacks.Callback):
@@ -90,7 +99,7 @@ def fit_model(
     Raises:
         NonFiniteLoss: the loss became NaN or infinite; the message names ``label`` and epoch.
     """
-    seed_everything(seed)
+    seed_everything(seed, deterministic=not config.train.jit_compile)
     model = build_model(
         config.model,
         window=train.window.shape[1],
@@ -105,6 +114,8 @@ def fit_model(
         loss=loss,
         jit_compile=config.train.jit_compile,
     )
+    if bool(model.jit_compile) != config.train.jit_compile:  # Keras falls back with a warning
+        raise ConfigError("train.jit_compile: this model cannot be XLA-compiled here")
     callbacks = [_Watch(label, on_epoch)]
     if config.train.patience > 0:
         callbacks.append(
