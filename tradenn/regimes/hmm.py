@@ -12,16 +12,11 @@ from tradenn.config import HmmRegimeConfig
 from tradenn.errors import DataError
 from tradenn.regimes.base import (
     TRADING_DAYS,
-    RegimeDetector,
     Scaler,
     log_returns,
     require_rows,
 )
-from tradenn.regimes.filtering import (
-    forward_filter,
-    gaussian_log_emission,
-    stationary_distribution,
-)
+from tradenn.regimes.switching import SwitchingRegime
 
 # Fewer training rows than this per state cannot pin down a covariance and a transition row.
 _MIN_ROWS_PER_STATE = 50
@@ -30,7 +25,7 @@ _MIN_ROWS_PER_STATE = 50
 _PARAMETERS = ("scaler", "means", "covars", "transmat", "startprob", "state_volatility")
 
 
-class HmmRegime(RegimeDetector):
+class HmmRegime(SwitchingRegime):
     """A Gaussian hidden Markov model of daily returns (and log realized volatility).
 
     ``fit`` standardizes the observations with the training window's mean and standard
@@ -63,23 +58,6 @@ class HmmRegime(RegimeDetector):
         self.transmat: np.ndarray | None = None
         self.startprob: np.ndarray | None = None
         self.fit_info: dict[str, Any] = {}
-
-    @property
-    def columns(self) -> list[str]:
-        return self.model_columns + [self._name("state")]
-
-    @property
-    def model_columns(self) -> list[str]:
-        return [self._name(f"p{k}") for k in range(self.config.n_states)]
-
-    @property
-    def state_column(self) -> str | None:
-        return self._name("state")
-
-    def state_labels(self) -> dict[int, str]:
-        return {
-            k: f"{self.prefix} {k} ({vol:.0%} vol)" for k, vol in enumerate(self.state_volatility())
-        }
 
     def state_volatility(self) -> list[float]:
         """Each state's annualized volatility of daily log returns (empty before fit)."""
@@ -150,18 +128,7 @@ class HmmRegime(RegimeDetector):
     def _transform(self, bars: pd.DataFrame) -> pd.DataFrame:
         assert self.scaler is not None and self.transmat is not None
         observed = self.scaler.transform(self.observations(bars)).to_numpy()
-        valid = ~np.isnan(observed).any(axis=1)
-        probs = np.full((len(bars), self.config.n_states), np.nan)
-        if valid.any():
-            # The chain starts at the first observation; before it the regime is unknown.
-            start = int(np.argmax(valid))
-            log_emission = gaussian_log_emission(observed[start:], self.means, self.covars)
-            initial = stationary_distribution(self.transmat)
-            probs[start:] = forward_filter(log_emission, self.transmat, initial)
-        frame = pd.DataFrame(probs, index=bars.index, columns=self.model_columns)
-        state = np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1).astype("float64")
-        frame[self._name("state")] = np.where(np.isnan(probs[:, 0]), np.nan, state)
-        return frame
+        return self._filtered_frame(bars.index, observed, self.means, self.covars)
 
     def _fitted_state(self) -> dict[str, Any]:
         assert self.scaler is not None and self.transmat is not None

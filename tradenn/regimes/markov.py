@@ -12,15 +12,10 @@ from tradenn.config import MarkovRegimeConfig
 from tradenn.errors import DataError
 from tradenn.regimes.base import (
     TRADING_DAYS,
-    RegimeDetector,
     log_returns,
     require_rows,
 )
-from tradenn.regimes.filtering import (
-    forward_filter,
-    gaussian_log_emission,
-    stationary_distribution,
-)
+from tradenn.regimes.switching import SwitchingRegime
 
 # Returns in percent: statsmodels' optimizer starts from unit-scale values.
 _PERCENT = 100.0
@@ -30,7 +25,7 @@ _MIN_TRAIN = 100
 _PARAMETERS = ("means", "variances", "transmat", "state_volatility")
 
 
-class MarkovRegime(RegimeDetector):
+class MarkovRegime(SwitchingRegime):
     """Hamilton's Markov-switching model of daily returns, r_t ~ N(mu_s, sigma2_s).
 
     ``fit`` estimates ``statsmodels.tsa.regime_switching.markov_regression.MarkovRegression``
@@ -58,23 +53,6 @@ class MarkovRegime(RegimeDetector):
         self.variances: np.ndarray | None = None  # percent^2
         self.transmat: np.ndarray | None = None  # transmat[i, j] = P(s_t = j | s_{t-1} = i)
         self.fit_info: dict[str, Any] = {}
-
-    @property
-    def columns(self) -> list[str]:
-        return self.model_columns + [self._name("state")]
-
-    @property
-    def model_columns(self) -> list[str]:
-        return [self._name(f"p{k}") for k in range(self.config.n_states)]
-
-    @property
-    def state_column(self) -> str | None:
-        return self._name("state")
-
-    def state_labels(self) -> dict[int, str]:
-        return {
-            k: f"{self.prefix} {k} ({vol:.0%} vol)" for k, vol in enumerate(self.state_volatility())
-        }
 
     def state_volatility(self) -> list[float]:
         """Each state's annualized volatility of daily log returns (empty before fit)."""
@@ -134,19 +112,8 @@ class MarkovRegime(RegimeDetector):
     def _transform(self, bars: pd.DataFrame) -> pd.DataFrame:
         assert self.transmat is not None
         returns = (log_returns(bars) * _PERCENT).to_numpy()[:, None]
-        valid = ~np.isnan(returns[:, 0])
-        probs = np.full((len(bars), self.config.n_states), np.nan)
-        if valid.any():
-            start = int(np.argmax(valid))
-            log_emission = gaussian_log_emission(
-                returns[start:], self.means[:, None], self.variances[:, None, None]
-            )
-            initial = stationary_distribution(self.transmat)
-            probs[start:] = forward_filter(log_emission, self.transmat, initial)
-        frame = pd.DataFrame(probs, index=bars.index, columns=self.model_columns)
-        state = np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1).astype("float64")
-        frame[self._name("state")] = np.where(np.isnan(probs[:, 0]), np.nan, state)
-        return frame
+        covars = self.variances[:, None, None]
+        return self._filtered_frame(bars.index, returns, self.means[:, None], covars)
 
     def _fitted_state(self) -> dict[str, Any]:
         assert self.transmat is not None
