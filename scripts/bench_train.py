@@ -8,7 +8,8 @@ Usage:
 2. Reference, measured right after on the same machine: a subprocess that builds a fresh
    plain ``keras.layers.LSTM`` model (same units, window, features, batch size, built-in
    activations, no regime input) for every model of the run and fits it on random data of
-   the same size for the same number of epochs the run's models actually trained.
+   the same size, with a validation set of the same size, for the same number of epochs
+   the run's models actually trained, then predicts its test span.
 
 The ratio (run / reference) is tradenn's whole cost — data, regimes, regime-conditioned
 layers, ablations bookkeeping, saving — over the irreducible cost of Keras training.
@@ -42,7 +43,9 @@ for job in spec["jobs"]:
         h = keras.layers.Dense(units, activation="swish")(h)
     model = keras.Model(inputs, keras.layers.Dense(1)(h))
     model.compile(optimizer="adam", loss="huber")
-    model.fit(x.astype("float32"), y.astype("float32"), epochs=job["epochs"],
+    n_val = job["val_rows"]
+    model.fit(x[n_val:].astype("float32"), y[n_val:].astype("float32"), epochs=job["epochs"],
+              validation_data=(x[:n_val].astype("float32"), y[:n_val].astype("float32")),
               batch_size=spec["batch_size"], verbose=0)
     model.predict(x[: job["test_rows"]].astype("float32"), verbose=0)
 print(time.perf_counter() - start)
@@ -103,7 +106,8 @@ def reference_spec(run_dir: Path) -> dict:
         record = folds[int(fold)]
         rows = record["rows_train_end"] - record["rows_train_start"]
         jobs.append({
-            "rows": int(rows * (1 - validation)),
+            "rows": rows,
+            "val_rows": int(round(rows * validation)),
             "test_rows": record["rows_test_end"] - record["rows_test_start"],
             "epochs": int(n_epochs),
         })
