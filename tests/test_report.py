@@ -174,3 +174,17 @@ def test_compare_runs(tmp_path: Path, run_dir: Path) -> None:
     assert not (other / "report.html").exists()  # comparing reads runs, never writes them
     with pytest.raises(RunError, match="at least one"):
         compare_runs([], out)
+
+
+def test_state_labels_from_the_manifest_name_the_states(tmp_path: Path) -> None:
+    path = make_fake_run(tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["state_column"] = "vol_level"
+    manifest["state_labels"] = {"0": "calm", "1": "normal", "2": "turbulent"}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    summary = backtest_run(path, bootstrap=BootstrapSettings(n_boot=50))
+    assert summary.analysis.state_label(2.0) == "turbulent"
+    html = (path / "report.html").read_text()
+    assert html.count("turbulent") >= 3  # per-regime table, θ table, charts
+    plain = backtest_run(make_fake_run(tmp_path / "plain"), bootstrap=BootstrapSettings(n_boot=50))
+    assert plain.analysis.state_label(2.0) == "state 2"

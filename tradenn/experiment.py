@@ -194,6 +194,9 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     regime.fit(experiment.bars.iloc[:train_end_bar])
     regime_frame = regime.transform(experiment.bars)
     model_regime = regime_frame[regime.model_columns]
+    # For the report's per-regime tables (the last fold's names; saved with the fold).
+    run.manifest["state_column"] = regime.state_column
+    run.manifest["state_labels"] = {str(k): v for k, v in regime.state_labels().items()}
     train, validation, test, scalers = fold_arrays(
         experiment.panel, model_regime, fold, validation_fraction=config.train.validation_fraction
     )

@@ -62,7 +62,11 @@ class VolatilityRegime(RegimeDetector):
     def state_labels(self) -> dict[int, str]:
         if not self.config.levels:
             return {}
-        return {k: f"vol level {k}" for k in range(self.config.levels)}
+        named = {2: ["calm", "turbulent"], 3: ["calm", "normal", "turbulent"]}
+        names = named.get(self.config.levels)
+        if names is None:
+            return {k: f"{self.prefix} level {k}" for k in range(self.config.levels)}
+        return dict(enumerate(names))
 
     @property
     def warmup(self) -> int:

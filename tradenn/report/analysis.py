@@ -60,11 +60,19 @@ class RunAnalysis:
     regime_inputs: pd.DataFrame  # regime_* columns
     theta_by_state: pd.DataFrame | None
     folds: pd.Series  # fold of each date
+    state_labels: dict[float, str] = field(default_factory=dict)  # state -> readable name
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def strategies(self) -> list[str]:
         return list(self.results)
+
+    def state_label(self, state: float) -> str:
+        """``calm``, ``hmm 1 (30% vol)``..., else ``<state column> <number>``."""
+        if state in self.state_labels:
+            return self.state_labels[state]
+        name = self.regime_states.name if self.regime_states is not None else "state"
+        return f"{name} {state:g}"
 
 
 def variants_of(predictions: pd.DataFrame, manifest_variants: list[str] | None) -> list[str]:
@@ -104,6 +112,7 @@ def analyze_predictions(
     variants: list[str] | None = None,
     bootstrap: BootstrapSettings | None = None,
     state_name: str | None = None,
+    state_labels: dict[Any, str] | None = None,
 ) -> RunAnalysis:
     """Backtest every variant and buy-and-hold and compute the report's statistics.
 
@@ -114,6 +123,7 @@ def analyze_predictions(
         variants: model variants, ``regime`` first; None reads them off the columns.
         bootstrap: resampling of the confidence intervals.
         state_name: what the ``state`` column is, for labels (e.g. ``vol_level``).
+        state_labels: readable names of the states (keys may be strings, as in JSON).
     """
     check_predictions(predictions, "predictions")
     bootstrap = bootstrap or BootstrapSettings()
@@ -184,6 +194,8 @@ def analyze_predictions(
         by_fold=_by_fold(results, folds, ppy), theta=theta,
         regime_inputs=predictions[[c for c in predictions if c.startswith("regime_")]],
         theta_by_state=theta_by_state, folds=folds,
+        state_labels={float(k): str(v) for k, v in (state_labels or {}).items()}
+        if "state" in predictions else {},
     )
 
 

@@ -126,7 +126,8 @@ def backtest_run(
     check_predictions(predictions, str(run.path / "predictions.csv"))
     analysis = analyze_predictions(
         predictions, settings, variants=run.manifest.get("variants"), bootstrap=bootstrap,
-        state_name=config.regime.state,
+        state_name=run.manifest.get("state_column") or config.regime.state,
+        state_labels=run.manifest.get("state_labels"),
     )
     info = run_info(run)
     report_path, json_path, returns_path = (run.path / n for n in (REPORT, JSON, RETURNS))

@@ -58,7 +58,8 @@ def compare_runs(
         key = _unique(run.path.name, analyses)
         analyses[key] = analyze_predictions(
             predictions, config.backtest, variants=run.manifest.get("variants"),
-            bootstrap=bootstrap, state_name=config.regime.state,
+            bootstrap=bootstrap, state_name=run.manifest.get("state_column") or config.regime.state,
+            state_labels=run.manifest.get("state_labels"),
         )
         configs[key] = config.model_dump(mode="json")
 

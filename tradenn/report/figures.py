@@ -154,7 +154,7 @@ def equity_figure(analysis: RunAnalysis) -> str:
     ax.set_ylabel("growth of 1 (log scale)")
     ax.axhline(1.0, color="#777777", linewidth=0.6)
     _span(ax, analysis.folds.index)
-    handles = shade_states(ax, analysis.regime_states)
+    handles = shade_states(ax, analysis.regime_states, analysis.state_labels)
     mark_folds(ax, analysis.folds)
     _legend(ax, handles)
     return to_svg(fig)
@@ -224,7 +224,7 @@ def theta_figure(analysis: RunAnalysis) -> str | None:
             ax.plot(_dates(panel.index), panel[column].to_numpy(), linewidth=1.0,
                     color=EXTRA_COLORS[i % len(EXTRA_COLORS)] if i else "#1f5fbf",
                     label=column)
-        handles = shade_states(ax, analysis.regime_states)
+        handles = shade_states(ax, analysis.regime_states, analysis.state_labels)
         mark_folds(ax, analysis.folds)
         ax.set_ylabel(title)
         _span(ax, analysis.folds.index)
@@ -246,8 +246,7 @@ def regime_sharpe_figure(analysis: RunAnalysis) -> str | None:
         values = analysis.by_regime[name]["sharpe"].reindex(states).to_numpy()
         ax.bar(np.arange(len(states)) + (i - (len(names) - 1) / 2) * width, values, width,
                label=label(name), color=strategy_color(name, i))
-    ax.set_xticks(np.arange(len(states)),
-                  [f"{analysis.regime_states.name} {s:g}" for s in states])
+    ax.set_xticks(np.arange(len(states)), [analysis.state_label(s) for s in states])
     ax.axhline(0.0, color="#777777", linewidth=0.6)
     ax.set_ylabel("Sharpe within state")
     _legend(ax)

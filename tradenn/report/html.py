@@ -275,7 +275,7 @@ def _theta_by_state(analysis: RunAnalysis) -> str:
     frame = analysis.theta_by_state
     if frame is None or frame.empty:
         return ""
-    rows = [[esc(f"{frame.index.name} {s:g}")] + [num(v, 4) for v in row]
+    rows = [[esc(analysis.state_label(s))] + [num(v, 4) for v in row]
             for s, row in frame.iterrows()]
     return "<h3>Mean θ by regime state</h3>" + table(
         ["state"] + [esc(c) for c in frame.columns], rows)
@@ -288,13 +288,12 @@ def _by_regime(analysis: RunAnalysis) -> str:
     rows, classes = [], []
     names = list(analysis.by_regime)
     states = list(analysis.by_regime[names[0]].index)
-    state_name = analysis.regime_states.name if analysis.regime_states is not None else "state"
     for state in states:
         for i, name in enumerate(names):
             r = analysis.by_regime[name].loc[state]
             first = i == 0
             rows.append([
-                esc(f"{state_name} {state:g}") if first else "", swatch(name, i),
+                esc(analysis.state_label(state)) if first else "", swatch(name, i),
                 whole(r["periods"]), pct(r["share"], 0), signed(pct(r["cagr"]), r["cagr"]),
                 pct(r["annual_volatility"]), signed(num(r["sharpe"]), r["sharpe"]),
                 num(r["sortino"]), pct(r["max_drawdown"]), pct(r["hit_rate"]),
