@@ -189,3 +189,21 @@ def test_jit_compile_run_trains_with_xla(tmp_path, monkeypatch):
     run = train_run(config, runs_dir=tmp_path, quiet=True)
     assert compiled == [True, True]  # Keras did not fall back to plain graphs
     assert run.predictions()["prediction"].notna().all()
+
+
+CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_every_shipped_config_trains_end_to_end(path, tmp_path):
+    """Each config, shrunk to a few years and one epoch, trains through its own regime
+    detector and mapping (per_state on HMM probabilities, composites...)."""
+    config = load_config(path, [
+        "data.start=2011-01-01", "data.end=2016-12-31", "train.epochs=1", "train.seeds=[0]",
+        "walk_forward.min_train=700", "walk_forward.test_size=400", "walk_forward.ablations=[]",
+    ])
+    predictions = train_run(config, runs_dir=tmp_path, quiet=True).predictions()
+    assert predictions["prediction"].notna().all()
+    regime_columns = [c for c in predictions if c.startswith("regime_")]
+    assert regime_columns and predictions[regime_columns].notna().all().all()
