@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from gradient_check import central_differences, tape_gradients
 
 from tradenn import activations
 from tradenn.config import MappingKind
@@ -166,37 +167,11 @@ def test_regime_without_time_axis_is_constant_over_time():
 
 def _layer_grads(layer, x, r, weights):
     """d(Σ w·y) / (regime, mapping weights) by the tape."""
-    r = tf.constant(r)
-    with tf.GradientTape() as tape:
-        tape.watch(r)
-        loss = tf.reduce_sum(weights * layer(x, r))
-    variables = layer.theta_mapping.trainable_variables
-    grads = tape.gradient(loss, [r, *variables])
-    return [g.numpy() for g in grads]
+    return tape_gradients(layer, x, r, weights, layer.theta_mapping.trainable_variables)
 
 
-def _finite_differences(layer, x, r, weights, h=1e-6):
-    def loss(r_):
-        return float(np.sum(weights * _np(layer(x, r_))))
-
-    grad_r = np.zeros_like(r)
-    for idx in np.ndindex(r.shape):
-        up, down = r.copy(), r.copy()
-        up[idx] += h
-        down[idx] -= h
-        grad_r[idx] = (loss(up) - loss(down)) / (2 * h)
-    grads = [grad_r]
-    for var in layer.theta_mapping.trainable_variables:
-        value, grad = var.numpy(), np.zeros(tuple(var.shape))
-        for idx in np.ndindex(value.shape):
-            for sign in (1, -1):
-                shifted = value.copy()
-                shifted[idx] += sign * h
-                var.assign(shifted)
-                grad[idx] += sign * loss(r) / (2 * h)
-        var.assign(value)
-        grads.append(grad)
-    return grads
+def _finite_differences(layer, x, r, weights):
+    return central_differences(layer, x, r, weights, layer.theta_mapping.trainable_variables)
 
 
 @pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from gradient_check import central_differences, tape_gradients
 
 from tradenn import activations
 from tradenn.errors import ConfigError
@@ -146,38 +147,7 @@ def test_per_step_regime_is_causal():
 
 
 def _grads(layer, x, r, weights):
-    r = tf.constant(r)
-    with tf.GradientTape() as tape:
-        tape.watch(r)
-        loss = tf.reduce_sum(weights * layer(x, r))
-    grads = tape.gradient(loss, [r, *layer.trainable_variables])
-    return [g.numpy() for g in grads]
-
-
-def _numeric(layer, x, r, weights, targets, h=1e-6):
-    """Central differences of Σ w·y w.r.t. the regime and the given variables."""
-
-    def loss(r_):
-        return float(np.sum(weights * _np(layer(x, r_))))
-
-    out = [np.zeros_like(r)]
-    for idx in np.ndindex(r.shape):
-        up, down = r.copy(), r.copy()
-        up[idx] += h
-        down[idx] -= h
-        out[0][idx] = (loss(up) - loss(down)) / (2 * h)
-    for var in targets:
-        value = var.numpy()
-        grad = np.zeros(value.shape)
-        for idx in np.ndindex(value.shape):
-            for sign in (1, -1):
-                shifted = value.copy()
-                shifted[idx] += sign * h
-                var.assign(shifted)
-                grad[idx] += sign * loss(r) / (2 * h)
-        var.assign(value)
-        out.append(grad)
-    return out
+    return tape_gradients(layer, x, r, weights, layer.trainable_variables)
 
 
 @pytest.mark.parametrize("per_step", [False, True])
@@ -194,7 +164,7 @@ def test_gradients_analytic_autodiff_and_finite_differences(per_step):
     for a, b in zip(analytic, autodiff, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     mapping_vars = [v for m in layer.theta_mappings.values() for v in m.trainable_variables]
-    numeric = _numeric(layer, x, r, weights, mapping_vars)
+    numeric = central_differences(layer, x, r, weights, mapping_vars)
     by_var = dict(zip([id(v) for v in layer.trainable_variables], analytic[1:], strict=True))
     np.testing.assert_allclose(analytic[0], numeric[0], rtol=1e-5, atol=1e-8)
     assert np.abs(analytic[0]).max() > 1e-3
