@@ -4,7 +4,7 @@ TensorFlow's C++ runtime logs through absl before its log level is read, so
 ``TF_CPP_MIN_LOG_LEVEL`` cannot silence lines such as "oneDNN custom operations are on"
 or "failed call to cuInit" (tensorflow/tensorflow#100442). The CLI routes file descriptor 2
 through a pipe and a thread that drops only lines in absl's format (``I0000 00:00:...``);
-Python's own stderr (our errors, warnings, progress) passes through unchanged.
+Python's own stderr (our errors, warnings, progress) bypasses the filter.
 """
 
 from __future__ import annotations
@@ -19,14 +19,22 @@ _NOISE = re.compile(rb"^(?:[IWE]\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\]|WARNING: A
 
 
 def filter_native_stderr() -> None:
-    """Install the filter for the rest of the process (only when stderr is a real fd)."""
+    """Install the filter for the rest of the process (only when stderr is a real fd).
+
+    Python's own ``sys.stderr`` is re-opened on the original descriptor, so what Python
+    writes (progress lines rewritten with ``\r``, errors, warnings) reaches the terminal
+    directly and unbuffered by lines; only native writes to fd 2 pass through the filter.
+    """
     try:
+        sys.stderr.flush()
         original = os.dup(2)
-    except OSError:
+    except (OSError, ValueError):
         return
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
     os.close(write_end)
+    sys.stderr = open(original, "w", buffering=1, closefd=False,  # noqa: SIM115
+                      encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace")
 
     def pump() -> None:
         with os.fdopen(read_end, "rb") as pipe:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -31,6 +32,8 @@ class Progress:
         self.quiet = quiet
         self.stream = stream or sys.stderr
         self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        # A rewritten line must not wrap, or "\r" returns to its last row only.
+        self.width = shutil.get_terminal_size((100, 20)).columns - 1
         self.started = time.monotonic()
         self.model_started = self.started
         self.label = ""
@@ -56,7 +59,7 @@ class Progress:
         line = (f"[{self.done + 1}/{self.total}] {self.label} · epoch {epoch}/{self.epochs} · "
                 f"loss {logs.get('loss', float('nan')):.4f} val {logs.get('val_loss', float('nan')):.4f}"
                 f" · ETA {self.eta()}")
-        self.stream.write("\r" + line[:150].ljust(150))
+        self.stream.write("\r" + line[: self.width].ljust(self.width))
         self.stream.flush()
 
     def end_model(self, epochs_run: int, best_val: float) -> None:
@@ -66,7 +69,7 @@ class Progress:
         took = format_seconds(time.monotonic() - self.model_started)
         line = (f"[{self.done}/{self.total}] {self.label} · {epochs_run} epochs · "
                 f"best val {best_val:.4f} · {took} · ETA {self.eta()}")
-        self.stream.write(("\r" + line.ljust(150) if self.interactive else line) + "\n")
+        self.stream.write(("\r" + line.ljust(self.width) if self.interactive else line) + "\n")
         self.stream.flush()
 
     def message(self, text: str) -> None:
