@@ -207,3 +207,15 @@ def test_every_shipped_config_trains_end_to_end(path, tmp_path):
     assert predictions["prediction"].notna().all()
     regime_columns = [c for c in predictions if c.startswith("regime_")]
     assert regime_columns and predictions[regime_columns].notna().all().all()
+
+
+def test_backtest_options_override_the_run_config(cli_run):
+    run_dir, _ = cli_run
+    result = runner.invoke(app, ["backtest", str(run_dir), "--sizing", "vol_target",
+                                 "--target-vol", "0.05", "--long-only", "--cost-bps", "3"])
+    assert result.exit_code == 0, result.output
+    settings = json.loads((run_dir / "backtest.json").read_text())["settings"]
+    assert (settings["sizing"], settings["target_vol"], settings["long_only"],
+            settings["cost_bps"]) == ("vol_target", 0.05, True, 3.0)
+    bad = runner.invoke(app, ["backtest", str(run_dir), "--sizing", "martingale"])
+    assert bad.exit_code == 1 and "sizing" in bad.output

@@ -92,7 +92,7 @@ def train(
             run = train_run(experiment_config, runs_dir=runs_dir, quiet=quiet)
         typer.echo(f"run complete: {run.path}")
         if backtest:
-            _backtest(run.path, cost_bps=None, sizing=None, long_only=None)
+            _backtest(run.path)
 
 
 @app.command("backtest")
@@ -101,10 +101,19 @@ def backtest_command(
     cost_bps: Annotated[Optional[float], typer.Option(help="Cost per unit of turnover, in basis points.")] = None,  # noqa: UP045
     sizing: Annotated[Optional[str], typer.Option(help="sign, threshold, proportional or vol_target.")] = None,  # noqa: UP045
     long_only: Annotated[Optional[bool], typer.Option("--long-only/--long-short", help="Forbid short positions.")] = None,  # noqa: UP045
+    threshold: Annotated[Optional[float], typer.Option(help="threshold sizing: flat while |prediction| <= this.")] = None,  # noqa: UP045
+    leverage: Annotated[Optional[float], typer.Option(help="Cap on |position|.")] = None,  # noqa: UP045
+    target_vol: Annotated[Optional[float], typer.Option(help="vol_target sizing: annualized target.")] = None,  # noqa: UP045
+    slippage_bps: Annotated[Optional[float], typer.Option(help="Slippage per unit of turnover, in bp.")] = None,  # noqa: UP045
 ) -> None:
-    """Backtest a run's predictions and write backtest.json and report.html."""
+    """Backtest a run's predictions and write backtest.json and report.html.
+
+    Options left out take the run config's `backtest:` values.
+    """
     with _user_errors():
-        _backtest(run_dir, cost_bps=cost_bps, sizing=sizing, long_only=long_only)
+        _backtest(run_dir, cost_bps=cost_bps, sizing=sizing, long_only=long_only,
+                  threshold=threshold, leverage=leverage, target_vol=target_vol,
+                  slippage_bps=slippage_bps)
 
 
 def _backtest(run_dir: Path, **options: object) -> None:
