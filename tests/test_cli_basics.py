@@ -84,3 +84,10 @@ def test_backtest_of_a_missing_or_unfinished_run(tmp_path):
     (tmp_path / "half" / "manifest.json").write_text('{"status": "running"}')
     one_line_error(run("backtest", str(tmp_path / "half")), "not complete (status: running)",
                    "tradenn train --resume")
+
+
+def test_every_public_name_resolves():
+    import tradenn
+
+    missing = [name for name in tradenn.__all__ if getattr(tradenn, name, None) is None]
+    assert missing == []
