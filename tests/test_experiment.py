@@ -219,3 +219,25 @@ def test_backtest_options_override_the_run_config(cli_run):
             settings["cost_bps"]) == ("vol_target", 0.05, True, 3.0)
     bad = runner.invoke(app, ["backtest", str(run_dir), "--sizing", "martingale"])
     assert bad.exit_code == 1 and "sizing" in bad.output
+
+
+def test_predict_sizes_with_the_volatility_of_the_bars_before_asof(cli_run, tmp_path):
+    """Years after the run ends, vol_target sizing must see the last vol_window daily
+    returns before asof, not a return spanning the gap since the run's last prediction."""
+    import shutil
+
+    import yaml
+
+    from tradenn.predicting import predict_next
+
+    run_dir, _ = cli_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    config = yaml.safe_load((copy / "config.yaml").read_text())
+    config["backtest"].update(sizing="vol_target", target_vol=0.05, leverage=2.0)
+    (copy / "config.yaml").write_text(yaml.safe_dump(config))
+    signal = predict_next(copy, asof="2024-06-28", provider="bundled")
+    close = load_bars("SPY", provider="bundled")["close"].loc[:"2024-06-28"]
+    vol = np.log(close).diff().iloc[-21:].std() * np.sqrt(252)
+    expected = np.sign(signal.prediction) * min(0.05 / vol, 2.0)
+    assert signal.position == pytest.approx(expected, rel=1e-6)

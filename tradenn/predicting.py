@@ -70,13 +70,20 @@ def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str 
     regime = regime_detector.transform(bars)[regime_detector.model_columns]
     if regime.iloc[-1].isna().any():
         raise DataError(f"the regime is undefined on {date.date()} (missing input data?)")
-    arrays = rows_to_arrays(panel, regime, scalers, np.array([len(bars) - 1]))
-    outputs = []
-    for seed in config.train.seeds:
-        model = keras.saving.load_model(fold_dir / f"{MAIN_VARIANT}_seed{seed}.keras")
-        outputs.append(float(np.asarray(model.predict(arrays.inputs(), verbose=0)).reshape(-1)[0]))
-    prediction = float(np.ravel(scalers.target.inverse(np.mean(outputs)))[0])
-    position = _position(run, config, bars, date, prediction)
+    # Every bar after the model's training data, through asof: the sizing below needs the
+    # predictions as one unbroken daily series, however long after the run asof is.
+    rows = np.flatnonzero(bars.index > pd.Timestamp(fold["train_end"]))
+    arrays = rows_to_arrays(panel, regime, scalers, rows)
+    outputs = [
+        keras.saving.load_model(fold_dir / f"{MAIN_VARIANT}_seed{seed}.keras")
+        .predict(arrays.inputs(), verbose=0).reshape(-1)
+        for seed in config.train.seeds
+    ]
+    fresh = pd.Series(scalers.target.inverse(np.mean(outputs, axis=0)), index=arrays.dates)
+    history = run.predictions()["prediction"]
+    predictions = pd.concat([history[history.index < fresh.index[0]], fresh])
+    position = _position(config, bars, predictions)
+    prediction = float(fresh.iloc[-1])
     return Signal(
         source=config.data.source,
         asof=date,
@@ -88,23 +95,20 @@ def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str 
     )
 
 
-def _position(run, config, bars: pd.DataFrame, date: pd.Timestamp, prediction: float) -> float:
-    """Size the new prediction exactly as the backtest sizes the run's: sizings that scale by
-    past predictions see the run's own out-of-sample predictions before ``date``."""
+def _position(config, bars: pd.DataFrame, predictions: pd.Series) -> float:
+    """The last date's position, sized exactly as the backtest sizes the run: sizings that
+    scale by past predictions or past volatility see the same history."""
     from tradenn.backtest import positions_from_predictions
 
-    history = run.predictions()["prediction"]
-    history = history[history.index < date]
-    series = pd.concat([history, pd.Series([prediction], index=[date])])
     settings = config.backtest
     positions = positions_from_predictions(
-        series,
+        predictions,
         sizing=settings.sizing,
         long_only=settings.long_only,
         threshold=settings.threshold,
         leverage=settings.leverage,
         target_vol=settings.target_vol,
         vol_window=settings.vol_window,
-        prices=bars["close"].reindex(series.index),
+        prices=bars["close"].reindex(predictions.index),
     )
     return float(positions.iloc[-1])
