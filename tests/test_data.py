@@ -264,3 +264,16 @@ def test_yfinance_exception_becomes_data_error(tmp_path, monkeypatch):
     monkeypatch.setattr(yfinance, "download", boom)
     with pytest.raises(DataError, match="Could not resolve host"):
         load_bars("SPY", provider="yfinance", cache_dir=tmp_path)
+
+
+def test_fetch_passes_an_inclusive_end_to_yfinance(tmp_path, fake_download):
+    from tradenn.data import fetch_yfinance
+
+    calls, _ = fake_download
+    fetch_yfinance("QQQ", cache_dir=tmp_path)
+    fetch_yfinance("QQQ", end="2020-06-30", cache_dir=tmp_path)
+    fetch_yfinance("QQQ", start="2020-01-01", cache_dir=tmp_path)
+    ranges = [{k: v for k, v in kwargs.items() if k in ("period", "start", "end")}
+              for _, kwargs in calls]
+    assert ranges == [{"period": "max"}, {"start": "1900-01-01", "end": "2020-07-01"},
+                      {"start": "2020-01-01", "end": None}]

@@ -177,10 +177,10 @@ def fetch_yfinance(
 
     # yfinance reports failures by logging and returns an empty frame; we report them once.
     logging.getLogger("yfinance").setLevel(logging.CRITICAL)
-    yf_end = None if end is None else (pd.Timestamp(end) + pd.Timedelta(days=1)).date().isoformat()
-    kwargs: dict[str, object] = {"start": start, "end": yf_end} if start else {"period": "max"}
-    if not start and yf_end:
-        kwargs = {"start": "1900-01-01", "end": yf_end}
+    kwargs: dict[str, object] = {"period": "max"}  # yfinance's way to say "from the start"
+    if start or end:
+        yf_end = None if end is None else (pd.Timestamp(end) + pd.Timedelta(days=1)).date()
+        kwargs = {"start": start or "1900-01-01", "end": yf_end and yf_end.isoformat()}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
