@@ -22,6 +22,7 @@ import pandas as pd
 from tradenn.config import ExperimentConfig
 from tradenn.data import bars_hash, load_bars
 from tradenn.errors import RunError, TradennError
+from tradenn.files import write_atomic, write_bytes_atomic
 from tradenn.progress import Progress
 from tradenn.regimes import build_regime
 from tradenn.runs import (
@@ -240,7 +241,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
         out["state"] = regime_frame[regime.state_column].reindex(test.dates)
 
     write_json_atomic(fold_dir / "scalers.json", scalers.to_dict())
-    (fold_dir / "regime.pkl").write_bytes(pickle.dumps(regime))
+    write_bytes_atomic(fold_dir / "regime.pkl", pickle.dumps(regime))
     write_csv_atomic(fold_dir / "history.csv", pd.concat(histories).set_index("fold"))
     write_csv_atomic(fold_dir / "predictions.csv", _ordered(out, config))
 
@@ -263,8 +264,7 @@ def _finish(run: Run, experiment: Experiment) -> None:
     write_csv_atomic(run.path / "history.csv", history.set_index("fold"))
     write_json_atomic(run.path / "metrics.json", prediction_metrics(predictions, variants(config)))
     last = fold_dirs[-1] / f"{MAIN_VARIANT}_seed{config.train.seeds[0]}.keras"
-    shutil.copyfile(last, run.path / ".model.keras.tmp")
-    (run.path / ".model.keras.tmp").replace(run.path / "model.keras")
+    write_atomic(run.path / "model.keras", lambda tmp: shutil.copyfile(last, tmp))
     run.mark(COMPLETE, error=None)
 
 
