@@ -20,12 +20,12 @@ from tradenn.errors import ConfigError
 # Names kept here (not imported from `activations` / `regimes`) so that reading a config
 # never imports TensorFlow; tests check that they match the registries.
 ActivationName = Literal["scaled_relu", "leaky_relu", "sigmoid", "tanh", "swish", "elu"]
-MappingKind = Literal["fixed", "affine", "per_state", "constant"]
+MappingKind = Literal["fixed", "affine", "per_state", "constant", "default"]
 FeatureName = Literal[
     "log_return", "return_5", "return_21", "volatility_21", "range", "gap", "volume_z",
     "close_ma_ratio",
 ]
-Ablation = Literal["no_regime", "shuffled_regime"]
+Ablation = Literal["no_regime", "shuffled_regime", "regime_input", "film"]
 Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
 
 PositiveInt = Annotated[int, Field(gt=0)]

@@ -18,6 +18,7 @@ from tradenn import stats
 from tradenn.backtest import BacktestResult, buy_and_hold, positions_from_predictions, run_backtest
 from tradenn.config import BacktestConfig
 from tradenn.errors import RunError
+from tradenn.report.diagnostics import variant_diagnostics
 from tradenn.runs import MAIN_VARIANT, prediction_column
 
 MAIN = MAIN_VARIANT
@@ -62,6 +63,8 @@ class RunAnalysis:
     folds: pd.Series  # fold of each date
     state_labels: dict[float, str] = field(default_factory=dict)  # state -> readable name
     extra: dict[str, Any] = field(default_factory=dict)
+    # per variant and pair: positions, agreement, hit rates, IC per fold, θ sensitivity
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def strategies(self) -> list[str]:
@@ -113,6 +116,7 @@ def analyze_predictions(
     bootstrap: BootstrapSettings | None = None,
     state_name: str | None = None,
     state_labels: dict[Any, str] | None = None,
+    sensitivity: dict[str, dict[str, Any]] | None = None,
 ) -> RunAnalysis:
     """Backtest every variant and buy-and-hold and compute the report's statistics.
 
@@ -124,6 +128,7 @@ def analyze_predictions(
         bootstrap: resampling of the confidence intervals.
         state_name: what the ``state`` column is, for labels (e.g. ``vol_level``).
         state_labels: readable names of the states (keys may be strings, as in JSON).
+        sensitivity: per variant, the ``theta_sensitivity`` record of ``metrics.json``.
     """
     check_predictions(predictions, "predictions")
     bootstrap = bootstrap or BootstrapSettings()
@@ -196,6 +201,8 @@ def analyze_predictions(
         theta_by_state=theta_by_state, folds=folds,
         state_labels={float(k): str(v) for k, v in (state_labels or {}).items()}
         if "state" in predictions else {},
+        diagnostics=variant_diagnostics(predictions, {v: results[v] for v in variants},
+                                        variants, sensitivity),
     )
 
 
