@@ -10,7 +10,6 @@ are written once every fold is done.
 from __future__ import annotations
 
 import importlib.metadata
-import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 from tradenn.config import ExperimentConfig
 from tradenn.data import bars_hash, load_bars
 from tradenn.errors import RunError, TradennError
-from tradenn.files import write_atomic, write_bytes_atomic
+from tradenn.files import write_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from tradenn.progress import Progress
 from tradenn.regimes import build_regime
 from tradenn.runs import (
@@ -33,9 +32,6 @@ from tradenn.runs import (
     RUNNING,
     Run,
     prediction_column,
-    write_csv_atomic,
-    write_json_atomic,
-    write_text_atomic,
 )
 from tradenn.walkforward import (
     Fold,
@@ -241,7 +237,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
         out["state"] = regime_frame[regime.state_column].reindex(test.dates)
 
     write_json_atomic(fold_dir / "scalers.json", scalers.to_dict())
-    write_bytes_atomic(fold_dir / "regime.pkl", pickle.dumps(regime))
+    write_json_atomic(fold_dir / "regime.json", regime.to_dict())
     write_csv_atomic(fold_dir / "history.csv", pd.concat(histories).set_index("fold"))
     write_csv_atomic(fold_dir / "predictions.csv", _ordered(out, config))
 

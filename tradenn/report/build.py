@@ -21,13 +21,8 @@ from tradenn.report.analysis import (
     label,
     sharpe_ci_text,
 )
-from tradenn.runs import (
-    Run,
-    open_complete_run,
-    write_csv_atomic,
-    write_json_atomic,
-    write_text_atomic,
-)
+from tradenn.files import write_csv_atomic, write_json_atomic, write_text_atomic
+from tradenn.runs import Run, open_complete_run
 
 REPORT, JSON, RETURNS = "report.html", "backtest.json", "backtest_returns.csv"
 

@@ -20,7 +20,8 @@ from tradenn.report.analysis import (
     check_predictions,
     label,
 )
-from tradenn.runs import open_complete_run, write_text_atomic
+from tradenn.files import write_text_atomic
+from tradenn.runs import open_complete_run
 
 
 def compare_runs(
