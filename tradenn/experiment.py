@@ -33,14 +33,7 @@ from tradenn.runs import (
     Run,
     prediction_column,
 )
-from tradenn.walkforward import (
-    Fold,
-    Panel,
-    fold_arrays,
-    make_folds,
-    resample_regime,
-    shuffle_regime,
-)
+from tradenn.walkforward import Fold, Panel, fold_arrays, make_folds, shuffled_regime_arrays
 
 
 def variants(config: ExperimentConfig) -> list[str]:
@@ -186,16 +179,19 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     config = experiment.config
     fold_dir = _fold_dir(run, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    train_end_bar = experiment.bar_row(fold.train_end)
+    # The regime is fitted on the fold's training window, the same rows as the scalers and
+    # the model (a rolling window does not start at bar 0).
     regime = build_regime(config.regime)
-    regime.fit(experiment.bars.iloc[:train_end_bar])
+    window = slice(experiment.bar_row(fold.train_start), experiment.bar_row(fold.train_end))
+    regime.fit(experiment.bars.iloc[window])
     regime_frame = regime.transform(experiment.bars)
     model_regime = regime_frame[regime.model_columns]
     # For the report's per-regime tables (the last fold's names; saved with the fold).
     run.manifest["state_column"] = regime.state_column
     run.manifest["state_labels"] = {str(k): v for k, v in regime.state_labels().items()}
     train, validation, test, scalers = fold_arrays(
-        experiment.panel, model_regime, fold, validation_fraction=config.train.validation_fraction
+        experiment.panel, model_regime, fold,
+        validation_fraction=config.train.validation_fraction, horizon=config.features.horizon,
     )
 
     out = pd.DataFrame(index=test.dates)
@@ -211,8 +207,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
             train_v, validation_v, test_v = train, validation, test
             if variant == "shuffled_regime":
                 rng = np.random.default_rng([seed, fold.index])
-                train_v, validation_v = shuffle_regime(train, rng), shuffle_regime(validation, rng)
-                test_v = resample_regime(test, train.regime, rng)
+                train_v, validation_v, test_v = shuffled_regime_arrays(train, validation, test, rng)
             label = f"fold {fold.index + 1}/{n_folds} · {variant} · seed {seed}"
             progress.start_model(label, config.train.epochs)
             result = fit_model(config, train_v, validation_v, variant=variant, seed=seed,

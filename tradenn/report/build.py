@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from tradenn.config import BacktestConfig, format_validation_error
 from tradenn.errors import ConfigError
+from tradenn.files import write_csv_atomic, write_json_atomic, write_text_atomic
 from tradenn.report import html
 from tradenn.report.analysis import (
     BootstrapSettings,
@@ -21,7 +22,6 @@ from tradenn.report.analysis import (
     label,
     sharpe_ci_text,
 )
-from tradenn.files import write_csv_atomic, write_json_atomic, write_text_atomic
 from tradenn.runs import Run, open_complete_run
 
 REPORT, JSON, RETURNS = "report.html", "backtest.json", "backtest_returns.csv"
