@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-
-from pathlib import Path
 
 from tradenn import experiment
 from tradenn.config import ExperimentConfig, WalkForwardConfig, load_config, validate_config
