@@ -256,6 +256,9 @@ def test_vix_lag_and_percentile_by_hand():
     lagged = VixRegime(series=closes, lag=1).fit(bars.loc[:"2005-12-31"]).transform(bars)
     position = closes.index.get_loc(pd.Timestamp("2008-10-10"))
     assert lagged.loc["2008-10-10", "vix_level"] == closes.iloc[position - 1]
+    # Its age counts from the close used: Thursday's for Friday, Friday's for Monday.
+    assert lagged.loc["2008-10-10", "vix_age"] == 1
+    assert lagged.loc["2008-10-13", "vix_age"] == 3
     _, frame = vix_frame()
     history = closes.loc[:"2008-10-10"].to_numpy()
     x = history[-1]

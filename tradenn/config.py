@@ -111,7 +111,9 @@ class VixRegimeConfig(Strict):
     source: str = "VIX"  # ticker or path, loaded with tradenn.data.load_bars
     provider: DataProvider = "bundled"
     min_history: PositiveInt = 252  # VIX closes needed before the percentile
-    max_stale_days: Annotated[int, Field(ge=0)] = 5  # calendar days a close is carried over
+    # Calendar days a close may be old, counted from the close used (with lag 1, the previous
+    # session's): 7 covers the longest closure in the data (2001-09-11 to 09-17).
+    max_stale_days: Annotated[int, Field(ge=0)] = 7
     # VIX sessions of delay. CBOE's close comes 15 minutes after the NYSE's, so the
     # strictly causal default for a position taken at the equity close is the previous one.
     lag: Annotated[int, Field(ge=0)] = 1
@@ -245,6 +247,16 @@ class ExperimentConfig(Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)
     walk_forward: WalkForwardConfig = Field(default_factory=WalkForwardConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+
+    @model_validator(mode="after")
+    def _purge_covers_horizon(self) -> ExperimentConfig:
+        purge, horizon = self.walk_forward.purge, self.features.horizon
+        if purge is not None and purge < horizon:
+            raise ValueError(
+                f"walk_forward.purge ({purge}) is below features.horizon ({horizon}): training "
+                f"labels would overlap the test span; use purge >= {horizon} or leave it unset"
+            )
+        return self
 
     def to_yaml(self) -> str:
         """The resolved config, every default written out, as stored in a run."""

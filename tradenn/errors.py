@@ -15,8 +15,11 @@ class DataError(TradennError):
     """Market data that cannot be loaded or is not usable as bars."""
 
 
-class ConfigError(TradennError):
-    """An experiment config that does not validate."""
+class ConfigError(TradennError, ValueError):
+    """An experiment config, or a layer's argument, that does not validate.
+
+    Also a ``ValueError``: Keras users expect a layer built with a bad argument to raise one.
+    """
 
 
 class RunError(TradennError):

@@ -10,8 +10,6 @@ are written once every fold is done.
 from __future__ import annotations
 
 import importlib.metadata
-import json
-import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,13 @@ import pandas as pd
 from tradenn.config import ExperimentConfig
 from tradenn.data import bars_hash, load_bars
 from tradenn.errors import RunError, TradennError
-from tradenn.files import write_atomic, write_bytes_atomic
+from tradenn.files import (
+    read_json,
+    write_atomic,
+    write_csv_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from tradenn.progress import Progress
 from tradenn.regimes import build_regime
 from tradenn.runs import (
@@ -34,18 +38,8 @@ from tradenn.runs import (
     RUNNING,
     Run,
     prediction_column,
-    write_csv_atomic,
-    write_json_atomic,
-    write_text_atomic,
 )
-from tradenn.walkforward import (
-    Fold,
-    Panel,
-    fold_arrays,
-    make_folds,
-    resample_regime,
-    shuffle_regime,
-)
+from tradenn.walkforward import Fold, Panel, fold_arrays, make_folds, shuffled_regime_arrays
 
 
 def variants(config: ExperimentConfig) -> list[str]:
@@ -191,16 +185,19 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     config = experiment.config
     fold_dir = _fold_dir(run, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    train_end_bar = experiment.bar_row(fold.train_end)
+    # The regime is fitted on the fold's training window, the same rows as the scalers and
+    # the model (a rolling window does not start at bar 0).
     regime = build_regime(config.regime)
-    regime.fit(experiment.bars.iloc[:train_end_bar])
+    window = slice(experiment.bar_row(fold.train_start), experiment.bar_row(fold.train_end))
+    regime.fit(experiment.bars.iloc[window])
     regime_frame = regime.transform(experiment.bars)
     model_regime = regime_frame[regime.model_columns]
     # For the report's per-regime tables (the last fold's names; saved with the fold).
     run.manifest["state_column"] = regime.state_column
     run.manifest["state_labels"] = {str(k): v for k, v in regime.state_labels().items()}
     train, validation, test, scalers = fold_arrays(
-        experiment.panel, model_regime, fold, validation_fraction=config.train.validation_fraction
+        experiment.panel, model_regime, fold,
+        validation_fraction=config.train.validation_fraction, horizon=config.features.horizon,
     )
 
     out = pd.DataFrame(index=test.dates)
@@ -221,8 +218,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
             train_v, validation_v, test_v = train, validation, test
             if variant == "shuffled_regime":
                 rng = np.random.default_rng([seed, fold.index])
-                train_v, validation_v = shuffle_regime(train, rng), shuffle_regime(validation, rng)
-                test_v = resample_regime(test, train.regime, rng)
+                train_v, validation_v, test_v = shuffled_regime_arrays(train, validation, test, rng)
             label = f"fold {fold.index + 1}/{n_folds} · {variant} · seed {seed}"
             progress.start_model(label, config.train.epochs)
             result = fit_model(config, train_v, validation_v, variant=variant, seed=seed,
@@ -257,7 +253,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     }
     write_json_atomic(fold_dir / SENSITIVITY, sensitivity)
     write_json_atomic(fold_dir / "scalers.json", scalers.to_dict())
-    write_bytes_atomic(fold_dir / "regime.pkl", pickle.dumps(regime))
+    write_json_atomic(fold_dir / "regime.json", regime.to_dict())
     write_csv_atomic(fold_dir / "history.csv", pd.concat(histories).set_index("fold"))
     write_csv_atomic(fold_dir / "predictions.csv", _ordered(out, config))
 
@@ -323,7 +319,7 @@ def _add_sensitivity(metrics: dict[str, Any], fold_dirs: list[Path]) -> None:
     for index, fold_dir in enumerate(fold_dirs):
         path = fold_dir / SENSITIVITY
         if path.is_file():  # a fold finished before sensitivity existed has none
-            per_fold[index] = json.loads(path.read_text())
+            per_fold[index] = read_json(path)
     if not per_fold:
         return
     for variant, record in metrics.items():

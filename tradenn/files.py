@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from tradenn.errors import RunError
+
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` to fill a temporary file, then rename it to ``path``."""
@@ -30,10 +32,6 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text))
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
@@ -61,3 +59,15 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return None
     return value
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """A JSON file's data; a missing, truncated or hand-broken file is one `RunError`."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path} not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise RunError(f"{path} is not valid JSON{where}; was it truncated or edited?") from None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pandas as pd
 from tradenn.data import load_bars
 from tradenn.errors import DataError, RunError
 from tradenn.runs import MAIN_VARIANT, open_complete_run
-from tradenn.walkforward import FoldScalers, Panel, rows_to_arrays
+from tradenn.walkforward import Panel, rows_to_arrays
 
 
 @dataclass
@@ -50,8 +48,6 @@ def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str 
         RunError: the run is not complete, or ``asof`` falls inside the model's training data.
         DataError: no bars up to ``asof``.
     """
-    import keras
-
     run = open_complete_run(run_dir)
     config = run.config()
     bars = load_bars(config.data.source, config.data.start, asof, provider=provider)  # type: ignore[arg-type]
@@ -63,9 +59,8 @@ def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str 
             f"{fold['train_end']}); its prediction would use the future — read the run's "
             f"predictions.csv for earlier dates"
         )
-    fold_dir = run.path / "folds" / f"fold_{fold['index']}"
-    scalers = FoldScalers.from_dict(json.loads((fold_dir / "scalers.json").read_text()))
-    regime_detector = pickle.loads((fold_dir / "regime.pkl").read_bytes())
+    scalers = run.load_scalers()
+    regime_detector = run.load_regime()
     panel = Panel.from_bars(bars, config)
     regime = regime_detector.transform(bars)[regime_detector.model_columns]
     if regime.iloc[-1].isna().any():
@@ -75,8 +70,8 @@ def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str 
     rows = np.flatnonzero(bars.index > pd.Timestamp(fold["train_end"]))
     arrays = rows_to_arrays(panel, regime, scalers, rows)
     outputs = [
-        keras.saving.load_model(fold_dir / f"{MAIN_VARIANT}_seed{seed}.keras")
-        .predict(arrays.inputs(), verbose=0).reshape(-1)
+        run.load_model(variant=MAIN_VARIANT, seed=seed).predict(arrays.inputs(), verbose=0)
+        .reshape(-1)
         for seed in config.train.seeds
     ]
     fresh = pd.Series(scalers.target.inverse(np.mean(outputs, axis=0)), index=arrays.dates)

@@ -10,7 +10,12 @@ Layout of ``runs/<name>-<YYYYmmdd-HHMMSS>/``::
     history.csv       fold, variant, seed, epoch, loss, val_loss
     metrics.json      prediction metrics per variant
     model.keras       the main variant's model of the last fold (first seed)
-    folds/            per-fold partial results, so an interrupted run can resume
+    folds/fold_<k>/   each fold's results, so an interrupted run can resume:
+                      <variant>_seed<s>.keras (every model), regime.json (the fitted
+                      regime's numbers), scalers.json, predictions.csv, history.csv
+
+A run holds only JSON, YAML, CSV and ``.keras`` files (loaded with ``safe_mode=True``): opening
+a run someone sent you never runs their code.
 
 Every file is written to a temporary name and renamed into place, so a reader sees either
 the old file or the new one, never half of one. A run counts as finished only when its
@@ -20,7 +25,6 @@ manifest says ``complete``; the manifest is the last file written.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +34,11 @@ import pandas as pd
 
 from tradenn.config import ExperimentConfig, load_config
 from tradenn.errors import RunError
-from tradenn.files import write_csv_atomic, write_json_atomic, write_text_atomic
+from tradenn.files import read_json, write_json_atomic
 
-__all__ = [  # the writers are re-exported: runs are where most files are written
+__all__ = [
     "COMPLETE", "FAILED", "INTERRUPTED", "MAIN_VARIANT", "MANIFEST", "RUNNING", "Run",
-    "open_complete_run", "prediction_column",
-    "write_csv_atomic", "write_json_atomic", "write_text_atomic",
+    "open_complete_run", "open_run", "prediction_column",
 ]
 
 MANIFEST = "manifest.json"
@@ -83,10 +86,9 @@ class Run:
             raise RunError(f"run directory {path} not found")
         if not manifest_path.is_file():
             raise RunError(f"{path} is not a tradenn run (no {MANIFEST})")
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise RunError(f"{manifest_path} is not valid JSON: {exc.msg}") from exc
+        manifest = read_json(manifest_path)
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("folds", []), list):
+            raise RunError(f"{manifest_path}: expected a run manifest (a JSON object with folds)")
         return cls(path=path, manifest=manifest)
 
     @property
@@ -129,6 +131,64 @@ class Run:
             raise RunError(f"{path} not found")
         return path
 
+    # ----- each fold's fitted pieces
+
+    def fold_record(self, fold: int = -1) -> dict[str, Any]:
+        """The manifest's entry of fold ``fold`` (negative counts from the last)."""
+        folds = self.manifest.get("folds", [])
+        if not -len(folds) <= fold < len(folds):
+            raise RunError(f"run {self.path}: no fold {fold}; it has folds 0..{len(folds) - 1}")
+        return folds[fold]
+
+    def fold_dir(self, fold: int = -1) -> Path:
+        return self.path / "folds" / f"fold_{self.fold_record(fold)['index']}"
+
+    def model_path(self, fold: int = -1, variant: str = MAIN_VARIANT, seed: int | None = None) -> Path:
+        """The ``.keras`` file of one fold, variant and seed (default: the first seed)."""
+        variants = self.manifest.get("variants", [MAIN_VARIANT])
+        seeds = self.manifest.get("seeds", [0])
+        if variant not in variants:
+            raise RunError(f"run {self.path}: no variant {variant!r}; it has {variants}")
+        seed = seeds[0] if seed is None else seed
+        if seed not in seeds:
+            raise RunError(f"run {self.path}: no seed {seed}; it has {seeds}")
+        return self.fold_dir(fold) / f"{variant}_seed{seed}.keras"
+
+    def load_model(self, fold: int = -1, variant: str = MAIN_VARIANT, seed: int | None = None) -> Any:
+        """The trained ``keras.Model`` of one fold, variant and seed (``safe_mode=True``).
+
+        Example:
+            >>> run = tradenn.open_run("runs/spy-lstm-20260101-120000")
+            >>> model = run.load_model(fold=2, variant="no_regime", seed=1)
+        """
+        from tradenn.loading import load_model
+
+        return load_model(self.model_path(fold, variant, seed))
+
+    def load_regime(self, fold: int = -1) -> Any:
+        """The regime fitted on fold ``fold``'s training window (a `CompositeRegime`)."""
+        from tradenn.regimes.registry import regime_from_dict
+
+        fold_dir = self.fold_dir(fold)
+        if (fold_dir / "regime.pkl").exists() and not (fold_dir / "regime.json").exists():
+            raise RunError(
+                f"run {self.path} was written by tradenn 0.1 and stores its regime as a pickle, "
+                "which tradenn no longer loads (a pickle can run code); train it again"
+            )
+        path = self.file(str((fold_dir / "regime.json").relative_to(self.path)))
+        return regime_from_dict(read_json(path), source=str(path))
+
+    def load_scalers(self, fold: int = -1) -> Any:
+        """The feature and target scalers fitted on fold ``fold``'s training rows."""
+        from tradenn.walkforward import FoldScalers
+
+        path = self.file(str((self.fold_dir(fold) / "scalers.json").relative_to(self.path)))
+        try:
+            return FoldScalers.from_dict(read_json(path))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunError(f"{path}: not the scalers tradenn wrote ({exc!r})") from None
+
+
     def backtest(self, *, write: bool = False, **overrides: Any) -> Any:
         """Backtest this (complete) run; returns a `tradenn.report.BacktestSummary`.
 
@@ -169,7 +229,7 @@ class Run:
                f"<code>{html.escape(str(self.path))}</code><table>{rows}</table>")
         backtest = self.path / "backtest.json"
         if backtest.is_file():
-            out += _backtest_table(json.loads(backtest.read_text()))
+            out += _backtest_table(read_json(backtest))
         return out + "</div>"
 
 
@@ -198,6 +258,16 @@ def _backtest_table(document: dict[str, Any]) -> str:
                f"{document.get('period', {}).get('end')})")
     return (f"<p>{html.escape(caption)}</p><table><thead>{head}</thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def open_run(path: str | os.PathLike[str]) -> Run:
+    """A run directory, any status, to read from Python.
+
+    Example:
+        >>> run = tradenn.open_run("runs/spy-lstm-20260101-120000")
+        >>> run.predictions()[["prediction", "prediction_no_regime"]].tail()
+    """
+    return Run.open(path)
 
 
 def open_complete_run(path: str | os.PathLike[str]) -> Run:

@@ -5,12 +5,14 @@ look-ahead hides, so it is kept small and tested on its own.
 
 A fold's rows, in bar order::
 
-    |---- train (fit) ----|-- validation --|- purge -|------ test ------|
-    ^ train_start                                    ^ test_start      ^ test_end
+    |---- train (fit) ----|- gap -|-- validation --|- purge -|------ test ------|
+    ^ train_start                                            ^ test_start      ^ test_end
 
 Validation is the tail of the training window (for early stopping). The purge drops the
-last ``purge`` training rows, whose labels (returns up to ``horizon`` bars ahead) would
-overlap the test span.
+last ``purge`` (>= ``horizon``) training rows, whose labels (returns up to ``horizon`` bars
+ahead) would overlap the test span; the gap does the same, ``horizon`` rows, between the
+rows the model fits and the rows early stopping judges it on. Everything fitted for a fold
+(regime, scalers, model) sees the same window, ``train_start`` to the purge.
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ def fold_arrays(
     fold: Fold,
     *,
     validation_fraction: float,
+    horizon: int = 1,
 ) -> tuple[Arrays, Arrays, Arrays, FoldScalers]:
     """Train, validation and test arrays of ``fold``, scaled with training rows only.
 
@@ -163,6 +166,9 @@ def fold_arrays(
     fitted on this fold's training window. Rows whose regime is not yet defined (warm-up)
     are left out of training; in the test span they are kept and give NaN inputs, so the
     trainer can report them rather than silently shift dates.
+
+    The last ``horizon`` rows before the validation rows are left out of the fit: their
+    labels reach into the validation span.
 
     Returns the train, validation and test arrays and the scalers (the target's turns
     predictions back into returns).
@@ -184,7 +190,13 @@ def fold_arrays(
     # Scalers see the training rows of the feature table only, never a test row.
     scalers = FoldScalers(Standardizer.fit(features[train_rows]), Standardizer.fit(target[train_rows]))
     n_val = max(1, int(round(len(train_rows) * validation_fraction)))
-    fit_rows, val_rows = train_rows[:-n_val], train_rows[-n_val:]
+    val_rows = train_rows[-n_val:]
+    fit_rows = train_rows[: -n_val][train_rows[: -n_val] < val_rows[0] - horizon]
+    if len(fit_rows) < 10:
+        raise ConfigError(
+            f"fold {fold.index}: only {len(fit_rows)} rows left to fit before the validation "
+            f"rows; lower train.validation_fraction or raise walk_forward.min_train"
+        )
     fit, validation, test = (
         rows_to_arrays(panel, regime, scalers, rows) for rows in (fit_rows, val_rows, test_rows)
     )
@@ -202,6 +214,23 @@ def rows_to_arrays(
         regime=regime.to_numpy(dtype="float64")[rows].astype("float32"),
         target=scalers.target.transform(panel.target.to_numpy()[rows]).astype("float32").reshape(-1),
         dates=panel.features.index[rows],
+    )
+
+
+def shuffled_regime_arrays(
+    fit: Arrays, validation: Arrays, test: Arrays, rng: np.random.Generator
+) -> tuple[Arrays, Arrays, Arrays]:
+    """The ``shuffled_regime`` ablation's arrays: the regime's link to time cut, its
+    distribution kept.
+
+    Fit rows get their own regimes permuted. Validation and test rows both stand for the
+    unseen future, so both draw regimes from the fit rows' pool: permuting within a span
+    would hand a date a regime from later in that span.
+    """
+    return (
+        shuffle_regime(fit, rng),
+        resample_regime(validation, fit.regime, rng),
+        resample_regime(test, fit.regime, rng),
     )
 
 

@@ -83,11 +83,13 @@ class VixRegime(RegimeDetector):
         cfg = self.config
         closes = self.series()
         level = closes.shift(cfg.lag) if cfg.lag else closes
+        # The date of the close actually used: with a lag, an earlier session's.
+        observed = closes.index.to_series().shift(cfg.lag) if cfg.lag else closes.index.to_series()
         by_index_date = pd.DataFrame(
             {
                 "level": level,
                 "pct": expanding_percentile(level, cfg.min_history),
-                "observed": closes.index.to_series(),
+                "observed": observed,
             },
             index=closes.index,
         ).dropna(subset=["level"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 
 from tradenn.config import BacktestConfig, format_validation_error
 from tradenn.errors import ConfigError, RunError
+from tradenn.files import read_json, write_csv_atomic, write_json_atomic, write_text_atomic
 from tradenn.report import figures, html
 from tradenn.report.analysis import (
     BootstrapSettings,
@@ -23,13 +23,7 @@ from tradenn.report.analysis import (
     label,
     sharpe_ci_text,
 )
-from tradenn.runs import (
-    Run,
-    open_complete_run,
-    write_csv_atomic,
-    write_json_atomic,
-    write_text_atomic,
-)
+from tradenn.runs import Run, open_complete_run
 
 REPORT, JSON, RETURNS = "report.html", "backtest.json", "backtest_returns.csv"
 
@@ -182,7 +176,7 @@ def run_sensitivity(run: Run) -> dict[str, dict[str, Any]] | None:
     path = run.path / "metrics.json"
     if not path.is_file():
         return None
-    metrics = json.loads(path.read_text())
+    metrics = read_json(path)
     found = {v: m["theta_sensitivity"] for v, m in metrics.items()
              if isinstance(m, dict) and "theta_sensitivity" in m}
     return found or None

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from tradenn.errors import RunError
+from tradenn.files import write_text_atomic
 from tradenn.report import figures, html
 from tradenn.report.analysis import (
     BENCHMARK,
@@ -20,7 +21,7 @@ from tradenn.report.analysis import (
     check_predictions,
     label,
 )
-from tradenn.runs import open_complete_run, write_text_atomic
+from tradenn.runs import open_complete_run
 
 
 def compare_runs(
