@@ -204,6 +204,10 @@ class DefaultMapping(ParameterMapping):
 
     kind = "default"
 
+    @property
+    def output_size(self) -> int:
+        return 1
+
     def call(self, regime: Any) -> Any:
         return ops.zeros_like(regime[..., :1]) + self.spec.default
 

@@ -167,32 +167,26 @@ def findings(diagnostics: dict[str, Any]) -> list[str]:
                         "only by little")
     out[-1] += "."
     for name, d in per_variant.items():
-        if math.isnan(d["hit_rate"]):
-            continue
-        edge = d["hit_rate"] - d["chance_hit_rate"]
-        out.append(
-            f"{variant_name(name)}: calls the direction right on {_pct(d['hit_rate'])} "
-            f"of days against {_pct(d['base_rate'])} up days ({_pct(d['chance_hit_rate'])} "
-            f"expected by chance at its share of longs: {'+' if edge >= 0 else '−'}"
-            f"{abs(100 * edge):.1f} points); IC per fold {d['ic_mean']:.3f} ± {d['ic_std']:.3f}"
-            f" (t = {d['ic_t']:.2f})."
-        )
-    for name, d in per_variant.items():
+        parts = []
+        if not math.isnan(d["hit_rate"]):
+            edge = d["hit_rate"] - d["chance_hit_rate"]
+            parts.append(
+                f"right on {_pct(d['hit_rate'])} of days against {_pct(d['base_rate'])} up days "
+                f"and {_pct(d['chance_hit_rate'])} by chance at its share of longs "
+                f"({'+' if edge >= 0 else '−'}{abs(100 * edge):.1f} points); IC per fold "
+                f"{d['ic_mean']:.3f} ± {d['ic_std']:.3f} (t = {d['ic_t']:.2f})")
         s = d["theta_sensitivity"]
-        if s is None or s["relative"] is None:
-            continue
-        if name in REGIME_BLIND:
-            out.append(f"{variant_name(name)}: takes no regime, so its θ sensitivity is 0 by "
-                       "construction.")
-            continue
-        moved = (f"{variant_name(name)}: the prediction moves by "
-                 f"{100 * s['relative']:.1f}% of its own spread when the regime input is set "
-                 f"to its training mean, and its direction flips on {_pct(s['sign_changes'])} "
-                 "of days")
-        if s["ignores_regime"]:
-            out.append(moved + ": it practically ignores the regime.")
-        else:
-            out.append(moved + ".")
+        if s is not None and s["relative"] is not None:
+            if name in REGIME_BLIND:
+                parts.append("it takes no regime, so its θ sensitivity is 0 by construction")
+            else:
+                moved = (f"with the regime input set to its training mean the prediction moves "
+                         f"by {100 * s['relative']:.1f}% of its own spread and flips direction "
+                         f"on {_pct(s['sign_changes'])} of days")
+                parts.append(moved + (": it practically ignores the regime"
+                                      if s["ignores_regime"] else ""))
+        if parts:
+            out.append(f"{variant_name(name)}: " + "; ".join(parts) + ".")
     return out
 
 

@@ -146,11 +146,10 @@ def swatch(name: str, position: int, text: str | None = None) -> str:
 def summary_html(analysis: RunAnalysis) -> str:
     """A backtest's headline and key numbers as an HTML fragment (a notebook's display)."""
     frame = analysis.stats
-    shares = analysis.diagnostics.get("variants", {})
     rows = [
         [swatch(n, i), signed(pct(r["cagr"]), r["cagr"]), signed(num(r["sharpe"]), r["sharpe"]),
          esc(sharpe_ci_text(analysis.sharpe_ci[n])), pct(r["max_drawdown"]),
-         _long_short_flat(shares.get(n))]
+         _long_short_flat(_shares(analysis, n))]
         for i, (n, r) in enumerate(frame.iterrows())
     ]
     classes = ["main" if n == MAIN else "" for n in frame.index]
@@ -264,9 +263,8 @@ def _stats_tables(analysis: RunAnalysis) -> str:
          whole(r["max_drawdown_periods"]), num(r["calmar"])]
         for i, (n, r) in enumerate(frame.iterrows())
     ]
-    shares = {n: d for n, d in analysis.diagnostics.get("variants", {}).items()}
     trading = [
-        [swatch(n, i), pct(r["hit_rate"]), _long_short_flat(shares.get(n)),
+        [swatch(n, i), pct(r["hit_rate"]), _long_short_flat(_shares(analysis, n)),
          pct(r["exposure"], 0), num(r["annual_turnover"], 1),
          whole(r["trades"]), num(r.get("beta")), signed(pct(r.get("alpha")), r.get("alpha")),
          num(r.get("ic_pearson"), 3), num(r.get("ic_spearman"), 3)]
@@ -307,6 +305,13 @@ def _long_short_flat(shares: dict[str, Any] | None) -> str:
     return " / ".join(pct(shares[k], 0) for k in ("share_long", "share_short", "share_flat"))
 
 
+def _shares(analysis: RunAnalysis, name: str) -> dict[str, Any]:
+    """Shares long / short / flat of any strategy's positions (buy & hold included)."""
+    w = analysis.results[name].positions
+    return {"share_long": (w > 0).mean(), "share_short": (w < 0).mean(),
+            "share_flat": (w == 0).mean()}
+
+
 def _diagnostics(analysis: RunAnalysis) -> str:
     """Positions, skill against chance, θ sensitivity; pairwise agreement; IC per fold."""
     diag = analysis.diagnostics
@@ -319,8 +324,8 @@ def _diagnostics(analysis: RunAnalysis) -> str:
     for i, (name, d) in enumerate(variants.items()):
         s = d.get("theta_sensitivity") or {}
         rows.append([
-            swatch(name, i), pct(d["share_long"]), pct(d["share_short"]), pct(d["share_flat"]),
-            num(d["net_exposure"]), pct(d["hit_rate"]), pct(d["base_rate"]),
+            swatch(name, i), _long_short_flat(d), num(d["net_exposure"]), pct(d["hit_rate"]),
+            pct(d["base_rate"]),
             pct(d["chance_hit_rate"]),
             signed(num(100 * (d["hit_rate"] - d["chance_hit_rate"]), 1),
                    d["hit_rate"] - d["chance_hit_rate"]),
@@ -328,11 +333,10 @@ def _diagnostics(analysis: RunAnalysis) -> str:
             pct(s.get("relative")), pct(s.get("sign_changes")),
         ])
     per_variant = table(
-        ["variant", "long", "short", "flat", "net exposure", "hit rate", "up days",
-         "chance hit", "edge (pts)", "IC mean", "IC sd", "IC t", "θ sensitivity",
-         "direction flips"], rows, classes,
-        groups=[("", 1), ("days", 3), ("", 1), ("direction of the prediction", 4),
-                ("IC across folds", 3), ("regime set to its training mean", 2)])
+        ["variant", "long / short / flat", "net exp.", "hit rate", "up days", "chance",
+         "edge", "mean", "sd", "t", "θ sensitivity", "flips"], rows, classes,
+        groups=[("", 3), ("direction of the prediction", 4), ("IC across folds", 3),
+                ("regime → training mean", 2)])
     pair_rows = [[f"{esc(label(p['a']))} · {esc(label(p['b']))}",
                   pct(p["position_agreement"]), num(p["prediction_correlation"], 3)]
                  for p in diag["pairs"]]
@@ -345,15 +349,15 @@ def _diagnostics(analysis: RunAnalysis) -> str:
     words = "".join(f"<li>{esc(sentence)}</li>" for sentence in diag.get("findings", []))
     return (
         f"<ul>{words}</ul>" + per_variant
-        + '<p class="muted">Hit rate: share of days whose predicted direction was the next '
-        "return's; up days: share of those days that rose (the hit rate of always long); "
-        "chance hit: the hit rate of a random guess that is long as often as the model; "
-        "edge: hit rate minus chance, in percentage points. IC t: mean IC over folds "
-        "divided by its standard error across folds. θ sensitivity: mean change of the "
-        "prediction, relative to its standard deviation, when the regime input is replaced "
-        "by its training mean (0 for a model that ignores the regime; under 5% reads as "
-        "ignoring it); direction flips: share of days whose predicted direction changes "
-        "then.</p>"
+        + '<p class="muted">Net exp.: mean position (long minus short). Hit rate: share of '
+        "days whose predicted direction was the next return's; up days: share of those days "
+        "that rose (the hit rate of always long); chance: the hit rate of a random guess "
+        "that is long as often as the model; edge: hit rate minus chance, in percentage "
+        "points. IC t: mean IC over folds divided by its standard error across folds. θ "
+        "sensitivity: mean change of the prediction, relative to its standard deviation, "
+        "when the regime input is replaced by its training mean (0 for a model that "
+        "ignores the regime; under 5% reads as ignoring it); flips: share of days whose "
+        "predicted direction changes then.</p>"
         + "<h3>Agreement between variants</h3>" + pairs
         + "<h3>IC per walk-forward fold</h3>" + ic_table
     )
