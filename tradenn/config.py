@@ -285,10 +285,18 @@ def load_config(
         raise ConfigError(f"config file {path} not found")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
-        raise ConfigError(f"{path}: not valid YAML{line}") from exc
+        problem = str(getattr(exc, "problem", "") or "")
+        if "!!python/" in problem or "tag:yaml.org,2002:python/" in problem:
+            raise ConfigError(
+                f"{path}{line}: the !!python/ tag is refused (a config is data; tradenn "
+                "reads YAML with safe_load and never builds Python objects from it)"
+            ) from None
+        raise ConfigError(f"{path}: not valid YAML{line}" + (f" ({problem})" if problem else "")) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
     for override in overrides:
@@ -301,15 +309,18 @@ def validate_config(raw: dict[str, Any], *, source: str = "config") -> Experimen
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
+        raise ConfigError(f"{source}: {format_validation_error(exc, raw)}") from None
 
 
-def format_validation_error(exc: ValidationError) -> str:
-    """pydantic's errors as ``key.path: message (got value)``, joined into one line."""
+def format_validation_error(exc: ValidationError, raw: Any = None) -> str:
+    """pydantic's errors as ``key.path: message (got value)``, joined into one line.
+
+    With the ``raw`` input, a tagged union's tag is dropped from the path, so a detector's
+    key reads ``regime.detectors.0.window`` as in the file, not ``...0.volatility.window``.
+    """
     parts = []
     for error in exc.errors():
-        # Union members add their tag to the location ("detectors.0.volatility.window").
-        loc = ".".join(str(p) for p in error["loc"])
+        loc = ".".join(_key_path(error["loc"], raw))
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
@@ -317,6 +328,22 @@ def format_validation_error(exc: ValidationError) -> str:
             message += f" (got {error['input']!r})"
         parts.append(f"{loc}: {message}" if loc else message)
     return "; ".join(parts)
+
+
+def _key_path(loc: tuple[Any, ...], raw: Any) -> list[str]:
+    """``loc`` as the user wrote it: union tags (a ``kind`` value, not a key) left out."""
+    parts, node = [], raw
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+            continue  # pydantic's tag of a discriminated union member
+        parts.append(str(part))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return parts
 
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
