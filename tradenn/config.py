@@ -27,6 +27,7 @@ FeatureName = Literal[
 ]
 Ablation = Literal["no_regime", "shuffled_regime"]
 Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
+Execution = Literal["close", "next_open"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -234,6 +235,8 @@ class BacktestConfig(Strict):
     vol_window: PositiveInt = 21
     cost_bps: NonNegativeFloat = 1.0
     slippage_bps: NonNegativeFloat = 0.0
+    # close: fill at the close the model read (market-on-close); next_open: at the next open.
+    execution: Execution = "close"
 
 
 class ExperimentConfig(Strict):

@@ -197,6 +197,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     out = pd.DataFrame(index=test.dates)
     out.index.name = "date"
     out["fold"] = fold.index
+    out["open"] = experiment.bars["open"].reindex(test.dates)  # for next_open execution
     out["close"] = experiment.bars["close"].reindex(test.dates)
     out["target"] = experiment.panel.target.reindex(test.dates)
     histories = []
@@ -239,7 +240,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
 
 def _ordered(frame: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     """Columns in a reader's order: fold, prices, predictions, θ, regime."""
-    first = ["fold", "close", "target"] + [prediction_column(v) for v in variants(config)]
+    first = ["fold", "open", "close", "target"] + [prediction_column(v) for v in variants(config)]
     rest = [c for c in frame.columns if c not in first]
     return frame[first + sorted(rest, key=lambda c: (not c.startswith("prediction"), c))]
 

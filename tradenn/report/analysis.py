@@ -21,6 +21,7 @@ from tradenn.errors import RunError
 from tradenn.runs import MAIN_VARIANT, prediction_column
 
 MAIN = MAIN_VARIANT
+DECISION_LAG = {"close": 1, "next_open": 2}
 BENCHMARK = "buy_and_hold"
 LABELS = {MAIN: "regime model", BENCHMARK: "buy & hold"}
 
@@ -93,10 +94,13 @@ def variants_of(predictions: pd.DataFrame, manifest_variants: list[str] | None) 
     return variants
 
 
-def check_predictions(predictions: pd.DataFrame, source: str) -> None:
+def check_predictions(predictions: pd.DataFrame, source: str, *, execution: str = "close") -> None:
     """Raise `RunError` unless the frame has what a backtest needs."""
-    needed = ["fold", "close", "target", "prediction"]
+    needed = ["fold", "close", "target", "prediction"] + (["open"] if execution == "next_open" else [])
     missing = [c for c in needed if c not in predictions.columns]
+    if missing == ["open"]:
+        raise RunError(f"{source}: has no open prices for execution next_open (a run written "
+                       "by tradenn 0.1); train it again, or use execution close")
     if missing:
         raise RunError(f"{source}: expected columns {needed}, missing {missing}")
     if len(predictions) < 3:
@@ -125,11 +129,14 @@ def analyze_predictions(
         state_name: what the ``state`` column is, for labels (e.g. ``vol_level``).
         state_labels: readable names of the states (keys may be strings, as in JSON).
     """
-    check_predictions(predictions, "predictions")
+    check_predictions(predictions, "predictions", execution=settings.execution)
     bootstrap = bootstrap or BootstrapSettings()
     variants = variants_of(predictions, variants)
     close = predictions["close"].astype("float64")
+    opens = predictions["open"].astype("float64") if "open" in predictions else None
     ppy = stats.periods_per_year(close.index)
+    # Bars between deciding a position and the return it earns being stamped.
+    lag = DECISION_LAG[settings.execution]
 
     results: dict[str, BacktestResult] = {}
     for variant in variants:
@@ -139,8 +146,10 @@ def analyze_predictions(
             leverage=settings.leverage, target_vol=settings.target_vol,
             vol_window=settings.vol_window, prices=close, periods_per_year=ppy,
         )
-        results[variant] = _backtest(close, positions, settings, ppy)
-    results[BENCHMARK] = _backtest(close, buy_and_hold(close), settings, ppy)
+        results[variant] = _backtest(close, opens, positions, settings, ppy)
+        if variant == MAIN:
+            other = _other_execution(close, opens, positions, settings, ppy)
+    results[BENCHMARK] = _backtest(close, opens, buy_and_hold(close), settings, ppy)
     benchmark_returns = results[BENCHMARK].returns
 
     table = {}
@@ -175,9 +184,9 @@ def analyze_predictions(
     theta = predictions[[c for c in predictions if c.startswith("theta_")]]
     theta_by_state = None
     if states is not None:
-        # The return stamped t was earned by the position decided at t-1: count it in the
-        # state that was known then.
-        decision_state = states.shift(1)
+        # The return stamped t was earned by the position decided at t-1 (t-2 when filled
+        # at the next open): count it in the state that was known then.
+        decision_state = states.shift(lag)
         for name, result in results.items():
             by_regime[name] = stats.stats_by_regime(
                 result.returns, decision_state, positions=result.positions,
@@ -191,18 +200,32 @@ def analyze_predictions(
         settings=settings, bootstrap=bootstrap, periods_per_year=ppy, results=results,
         stats=frame, sharpe_ci=sharpe_ci, differences=differences, regime_states=states,
         regime_source=source, by_regime=by_regime,
-        by_fold=_by_fold(results, folds, ppy), theta=theta,
+        by_fold=_by_fold(results, folds, ppy, lag), theta=theta,
         regime_inputs=predictions[[c for c in predictions if c.startswith("regime_")]],
         theta_by_state=theta_by_state, folds=folds,
         state_labels={float(k): str(v) for k, v in (state_labels or {}).items()}
         if "state" in predictions else {},
+        extra={"other_execution": other},
     )
 
 
-def _backtest(close: pd.Series, positions: pd.Series, settings: BacktestConfig,
-              ppy: float) -> BacktestResult:
+def _backtest(close: pd.Series, opens: pd.Series | None, positions: pd.Series,
+              settings: BacktestConfig, ppy: float, execution: str | None = None) -> BacktestResult:
     return run_backtest(close, positions, cost_bps=settings.cost_bps,
-                        slippage_bps=settings.slippage_bps, periods_per_year=ppy)
+                        slippage_bps=settings.slippage_bps, periods_per_year=ppy,
+                        execution=execution or settings.execution, open=opens)
+
+
+def _other_execution(close: pd.Series, opens: pd.Series | None, positions: pd.Series,
+                     settings: BacktestConfig, ppy: float) -> dict[str, Any]:
+    """The regime model's Sharpe under the execution not chosen, so that a result that
+    exists only when filling at the very close the model read is visible."""
+    other = "next_open" if settings.execution == "close" else "close"
+    if other == "next_open" and opens is None:
+        return {"execution": other, "sharpe": None,
+                "note": "predictions.csv has no open column (a run from tradenn 0.1)"}
+    result = _backtest(close, opens, positions, settings, ppy, execution=other)
+    return {"execution": other, "sharpe": stats.sharpe_ratio(result.returns, ppy)}
 
 
 def regime_states(predictions: pd.DataFrame,
@@ -232,10 +255,11 @@ def regime_states(predictions: pd.DataFrame,
     return None, "the run has neither a state column nor a regime input to group by"
 
 
-def _by_fold(results: dict[str, BacktestResult], folds: pd.Series, ppy: float) -> pd.DataFrame:
+def _by_fold(results: dict[str, BacktestResult], folds: pd.Series, ppy: float,
+             lag: int = 1) -> pd.DataFrame:
     """Sharpe ratio and total return of each strategy within each fold's test span."""
-    # A return stamped t belongs to the fold that decided its position at t-1.
-    owner = folds.shift(1).fillna(folds.iloc[0]).astype(int)
+    # A return stamped t belongs to the fold that decided its position at t-lag.
+    owner = folds.shift(lag).fillna(folds.iloc[0]).astype(int)
     rows = []
     for fold, dates in owner.groupby(owner).groups.items():
         row: dict[tuple[str, str], float] = {}

@@ -215,11 +215,34 @@ def _settings(analysis: RunAnalysis) -> str:
         "direction": "long only" if s.long_only else "long / short",
         "leverage cap": f"{s.leverage:g}",
         "costs": f"{s.cost_bps:g} bp + {s.slippage_bps:g} bp slippage per unit traded",
+        "execution": EXECUTION_NAMES[s.execution],
         "bootstrap": f"{b.method} blocks, {b.n_boot} resamples, seed {b.seed}",
     }
-    return (_facts(facts) + '<p class="muted">A position decided at the close of t earns the '
-            "close-to-close return from t to t+1; costs are charged on each change of "
-            "position. Buy & hold is fully invested and pays the same costs on entry.</p>")
+    if s.execution == "next_open":
+        timing = ("A position decided at the close of t is filled at the open of t+1 and earns "
+                  "open-to-open returns until the next fill; costs are charged at the fills.")
+    else:
+        timing = ("A position decided at the close of t is filled at that close and earns the "
+                  "close-to-close return from t to t+1; costs are charged on each change of "
+                  "position.")
+    return (_facts(facts) + f'<p class="muted">{timing} Buy & hold is fully invested and pays '
+            f"the same costs on entry.</p>{_other_execution(analysis)}")
+
+
+EXECUTION_NAMES = {"close": "at the close the model read", "next_open": "at the next open"}
+
+
+def _other_execution(analysis: RunAnalysis) -> str:
+    """One sentence: the regime model's Sharpe had it been filled the other way."""
+    other = analysis.extra.get("other_execution")
+    if not other:
+        return ""
+    if other.get("sharpe") is None:
+        return f'<p class="muted">Sharpe filled {EXECUTION_NAMES[other["execution"]]}: not ' \
+               f'available ({esc(other.get("note", ""))}).</p>'
+    return (f'<p class="other-execution">Filled {EXECUTION_NAMES[other["execution"]]} instead, '
+            f"the regime model's Sharpe ratio would be <b>{num(other['sharpe'])}</b> "
+            f"(here: {num(analysis.stats.loc[MAIN, 'sharpe'])}).</p>")
 
 
 def _facts(facts: dict[str, Any]) -> str:
