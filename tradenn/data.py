@@ -31,8 +31,9 @@ BAR_COLUMNS = ["open", "high", "low", "close", "volume"]
 PRICE_COLUMNS = ["open", "high", "low", "close"]
 Provider = Literal["auto", "cache", "yfinance", "bundled"]
 
-# The repository's data/ folder: present in a checkout and in an editable install.
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
+# The bundled bars ship inside the package (and so inside the wheel); the repository's
+# data/ is a link to this folder.
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 # Relative tolerance for "high brackets open and close": adjusted files carry float ulps.
 _BRACKET_RTOL = 1e-9
 # Gaps of more than this many calendar days are listed by `check_bars` (a long weekend is 4).
