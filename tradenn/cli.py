@@ -194,7 +194,7 @@ def regimes(
     """Fit the config's regime on its first training window and show it over history."""
     with _user_errors():
         from tradenn.config import load_config
-        from tradenn.regimes import analyze_regimes
+        from tradenn.regimes.analysis import analyze_regimes
 
         analysis = analyze_regimes(load_config(config, overrides or []), out)
         _print_table(analysis.table)

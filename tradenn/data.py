@@ -465,3 +465,17 @@ def check_bars_file(
     if bars["volume"].isna().all():
         result.warnings.append("no volume column (fine for an index such as VIX)")
     return result
+
+
+def load_index_closes(
+    source: str | os.PathLike[str], *, provider: Provider = "bundled"
+) -> pd.Series:
+    """The closes of an index such as CBOE's VIX (a file or ticker, volume optional).
+
+    Only closes are returned, so the loader's repair of rows whose open/high/low do not
+    bracket the close (CBOE's file has some) is not worth a warning here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*do not bracket open/close.*")
+        bars = load_bars(source, provider=provider, allow_missing_volume=True)
+    return bars["close"]
