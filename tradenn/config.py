@@ -283,6 +283,14 @@ def load_config(
         ConfigError: the file is missing or not YAML, an override is malformed, or the
             result does not validate; the message names the key path.
     """
+    raw = read_config_file(path)
+    for override in overrides:
+        apply_override(raw, override)
+    return validate_config(raw, source=str(path))
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A config file's raw mapping, before validation (YAML read with ``safe_load``)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found")
@@ -302,9 +310,7 @@ def load_config(
         raise ConfigError(f"{path}: not valid YAML{line}" + (f" ({problem})" if problem else "")) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
-    for override in overrides:
-        apply_override(raw, override)
-    return validate_config(raw, source=str(path))
+    return raw
 
 
 def validate_config(raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
@@ -358,8 +364,16 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         raise ConfigError(f"override {override!r}: value {text!r} is not valid YAML") from None
+    set_key_path(raw, key.strip(), value)
+
+
+def set_key_path(raw: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``raw[a][b]... = value`` for ``key`` ``"a.b..."`` in place (list items by index);
+    missing sections are created, so an unknown key reaches validation and is named there."""
     node: Any = raw
-    parts = key.strip().split(".")
+    parts = key.split(".")
+    if not all(parts):
+        raise ConfigError(f"key path {key!r}: expected names separated by single dots")
     for depth, part in enumerate(parts[:-1]):
         child = _child(node, part, ".".join(parts[: depth + 1]))
         if child is None:
@@ -372,7 +386,7 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise ConfigError(f"override {override!r}: {'.'.join(parts[:-1])} is not a section")
+        raise ConfigError(f"key path {key!r}: {'.'.join(parts[:-1])} is not a section")
 
 
 def _child(node: Any, part: str, path: str) -> Any:

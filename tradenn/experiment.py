@@ -87,14 +87,20 @@ def train_run(
     config: ExperimentConfig,
     *,
     runs_dir: str | Path = "runs",
+    run_dir: str | Path | None = None,
     progress: Progress | None = None,
     quiet: bool = False,
 ) -> Run:
-    """Train ``config`` walk-forward into a new run directory and mark it complete."""
+    """Train ``config`` walk-forward into a new run directory and mark it complete.
+
+    The directory is ``runs_dir/<name>-<timestamp>``, or exactly ``run_dir`` (a sweep's
+    trial) when given.
+    """
     experiment = Experiment.prepare(config)
     run = Run.create(
         runs_dir,
         config.name,
+        path=run_dir,
         variants=variants(config),
         seeds=list(config.train.seeds),
         data=experiment.data_record(),
