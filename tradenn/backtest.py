@@ -48,6 +48,7 @@ class BacktestResult:
         turnover: ``sum_assets |w[t] - w[t-1]|`` stamped t (the close the trade happens).
         asset_returns: per-asset net contribution (DataFrame input only, else None).
         periods_per_year: annualization factor used by `stats`.
+        risk_free: annual risk-free rate of ``.stats``' Sharpe, Sortino and PSR.
     """
 
     returns: pd.Series
@@ -58,6 +59,7 @@ class BacktestResult:
     turnover: pd.Series
     asset_returns: pd.DataFrame | None = None
     periods_per_year: float = field(default=252.0)
+    risk_free: float = 0.0
 
     @cached_property
     def stats(self) -> dict[str, float]:
@@ -67,6 +69,7 @@ class BacktestResult:
             positions=self.positions,
             turnover=self.turnover,
             periods=self.periods_per_year,
+            risk_free=self.risk_free,
         )
 
 
@@ -80,6 +83,7 @@ def run_backtest(
     cost_bps: float = 0.0,
     slippage_bps: float = 0.0,
     periods_per_year: float | None = None,
+    risk_free: float = 0.0,
 ) -> BacktestResult:
     """Net returns of holding ``positions`` over ``prices`` (see the module's convention).
 
@@ -91,6 +95,7 @@ def run_backtest(
         cost_bps: commission in basis points of traded notional.
         slippage_bps: slippage in basis points of traded notional, added to ``cost_bps``.
         periods_per_year: annualization for ``.stats``; None infers it from the index.
+        risk_free: annual risk-free rate for ``.stats`` (Sharpe, Sortino, PSR).
 
     Returns:
         A `BacktestResult`.
@@ -129,7 +134,8 @@ def run_backtest(
         else None
     )
     ppy = periods_per_year or stats.periods_per_year(index)
-    return BacktestResult(net, gross, costs, equity, positions, turnover, per_asset, ppy)
+    return BacktestResult(net, gross, costs, equity, positions, turnover, per_asset, ppy,
+                          risk_free)
 
 
 def _as_2d(frame: Frame) -> np.ndarray:

@@ -232,6 +232,7 @@ class BacktestConfig(Strict):
     vol_window: PositiveInt = 21
     cost_bps: NonNegativeFloat = 1.0
     slippage_bps: NonNegativeFloat = 0.0
+    risk_free: Annotated[float, Field(gt=-1, lt=1)] = 0.0  # annual, of Sharpe, Sortino, PSR, DSR
 
 
 class ExperimentConfig(Strict):
