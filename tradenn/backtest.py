@@ -60,6 +60,7 @@ class BacktestResult:
         turnover: ``sum_assets |w[t] - w[t-1]|`` stamped t (the close the trade happens).
         asset_returns: per-asset net contribution (DataFrame input only, else None).
         periods_per_year: annualization factor used by `stats`.
+        risk_free: annual risk-free rate of ``.stats``' Sharpe, Sortino and PSR.
     """
 
     returns: pd.Series
@@ -70,6 +71,7 @@ class BacktestResult:
     turnover: pd.Series
     asset_returns: pd.DataFrame | None = None
     periods_per_year: float = field(default=252.0)
+    risk_free: float = 0.0
 
     @cached_property
     def stats(self) -> dict[str, float]:
@@ -79,6 +81,7 @@ class BacktestResult:
             positions=self.positions,
             turnover=self.turnover,
             periods=self.periods_per_year,
+            risk_free=self.risk_free,
         )
 
 
@@ -94,6 +97,7 @@ def run_backtest(
     periods_per_year: float | None = None,
     execution: Execution = "close",
     open: Frame | None = None,  # noqa: A002 (the bars' name for it)
+    risk_free: float = 0.0,
 ) -> BacktestResult:
     """Net returns of holding ``positions`` over ``prices`` (see the module's convention).
 
@@ -108,6 +112,7 @@ def run_backtest(
         execution: ``"close"`` fills each position at the close it is decided on;
             ``"next_open"`` at the next bar's open (needs ``open``).
         open: opening prices like ``prices``, for ``execution="next_open"``.
+        risk_free: annual risk-free rate for ``.stats`` (Sharpe, Sortino, PSR).
 
     Returns:
         A `BacktestResult`. Under ``next_open``, ``positions`` is still the decision at each
@@ -156,7 +161,8 @@ def run_backtest(
         else None
     )
     ppy = periods_per_year or stats.periods_per_year(index)
-    return BacktestResult(net, gross, costs, equity, decided, turnover, per_asset, ppy)
+    return BacktestResult(net, gross, costs, equity, decided, turnover, per_asset, ppy,
+                          risk_free)
 
 
 def _as_2d(frame: Frame) -> np.ndarray:

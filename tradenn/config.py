@@ -237,6 +237,7 @@ class BacktestConfig(Strict):
     slippage_bps: NonNegativeFloat = 0.0
     # close: fill at the close the model read (market-on-close); next_open: at the next open.
     execution: Execution = "close"
+    risk_free: Annotated[float, Field(gt=-1, lt=1)] = 0.0  # annual, of Sharpe, Sortino, PSR, DSR
 
 
 class ExperimentConfig(Strict):

@@ -37,7 +37,7 @@ class BootstrapSettings:
 
     n_boot: int = 1000
     method: stats.BootstrapMethod = "stationary"
-    block: int | None = None  # None: round(n ** (1/3))
+    block: int | None = None  # None: Politis–White, from each series
     level: float = 0.95
     seed: int = 0
 
@@ -151,12 +151,13 @@ def analyze_predictions(
             other = _other_execution(close, opens, positions, settings, ppy)
     results[BENCHMARK] = _backtest(close, opens, buy_and_hold(close), settings, ppy)
     benchmark_returns = results[BENCHMARK].returns
+    rf = settings.risk_free
 
     table = {}
     for name, result in results.items():
         row = stats.performance_summary(
             result.returns, positions=result.positions, turnover=result.turnover,
-            benchmark=benchmark_returns, periods=ppy,
+            benchmark=benchmark_returns, periods=ppy, risk_free=rf,
         )
         column = prediction_column(name)
         if column in predictions:
@@ -165,11 +166,17 @@ def analyze_predictions(
             row["ic_spearman"] = stats.information_coefficient(
                 predictions[column], predictions["target"], "spearman")
         table[name] = row
+    # DSR: each variant deflated by the run's variants as the trials (not buy-and-hold).
+    dsr = stats.deflated_sharpe_ratios({v: results[v].returns for v in variants},
+                                       periods=ppy, risk_free=rf)
+    for variant, value in dsr.items():
+        table[variant]["dsr"] = value
     frame = pd.DataFrame.from_dict(table, orient="index")
     frame.index.name = "strategy"
 
     boot = dict(periods=ppy, n_boot=bootstrap.n_boot, block=bootstrap.block,
-                method=bootstrap.method, level=bootstrap.level, seed=bootstrap.seed)
+                method=bootstrap.method, level=bootstrap.level, seed=bootstrap.seed,
+                risk_free=rf)
     sharpe_ci = {n: stats.bootstrap_sharpe_ci(r.returns, **boot) for n, r in results.items()}
     main = results[MAIN].returns
     differences = {
@@ -191,6 +198,7 @@ def analyze_predictions(
             by_regime[name] = stats.stats_by_regime(
                 result.returns, decision_state, positions=result.positions,
                 turnover=result.turnover, benchmark=benchmark_returns, periods=ppy,
+                risk_free=rf,
             )
         if not theta.empty:
             theta_by_state = theta.groupby(states).mean()
@@ -200,7 +208,7 @@ def analyze_predictions(
         settings=settings, bootstrap=bootstrap, periods_per_year=ppy, results=results,
         stats=frame, sharpe_ci=sharpe_ci, differences=differences, regime_states=states,
         regime_source=source, by_regime=by_regime,
-        by_fold=_by_fold(results, folds, ppy, lag), theta=theta,
+        by_fold=_by_fold(results, folds, ppy, lag, rf), theta=theta,
         regime_inputs=predictions[[c for c in predictions if c.startswith("regime_")]],
         theta_by_state=theta_by_state, folds=folds,
         state_labels={float(k): str(v) for k, v in (state_labels or {}).items()}
@@ -213,7 +221,8 @@ def _backtest(close: pd.Series, opens: pd.Series | None, positions: pd.Series,
               settings: BacktestConfig, ppy: float, execution: str | None = None) -> BacktestResult:
     return run_backtest(close, positions, cost_bps=settings.cost_bps,
                         slippage_bps=settings.slippage_bps, periods_per_year=ppy,
-                        execution=execution or settings.execution, open=opens)
+                        execution=execution or settings.execution, open=opens,
+                        risk_free=settings.risk_free)
 
 
 def _other_execution(close: pd.Series, opens: pd.Series | None, positions: pd.Series,
@@ -225,7 +234,8 @@ def _other_execution(close: pd.Series, opens: pd.Series | None, positions: pd.Se
         return {"execution": other, "sharpe": None,
                 "note": "predictions.csv has no open column (a run from tradenn 0.1)"}
     result = _backtest(close, opens, positions, settings, ppy, execution=other)
-    return {"execution": other, "sharpe": stats.sharpe_ratio(result.returns, ppy)}
+    return {"execution": other,
+            "sharpe": stats.sharpe_ratio(result.returns, ppy, risk_free=settings.risk_free)}
 
 
 def regime_states(predictions: pd.DataFrame,
@@ -256,7 +266,7 @@ def regime_states(predictions: pd.DataFrame,
 
 
 def _by_fold(results: dict[str, BacktestResult], folds: pd.Series, ppy: float,
-             lag: int = 1) -> pd.DataFrame:
+             lag: int = 1, risk_free: float = 0.0) -> pd.DataFrame:
     """Sharpe ratio and total return of each strategy within each fold's test span."""
     # A return stamped t belongs to the fold that decided its position at t-lag.
     owner = folds.shift(lag).fillna(folds.iloc[0]).astype(int)
@@ -265,7 +275,7 @@ def _by_fold(results: dict[str, BacktestResult], folds: pd.Series, ppy: float,
         row: dict[tuple[str, str], float] = {}
         for name, result in results.items():
             r = result.returns.loc[dates]
-            row[("sharpe", name)] = stats.sharpe_ratio(r, ppy)
+            row[("sharpe", name)] = stats.sharpe_ratio(r, ppy, risk_free=risk_free)
             row[("total_return", name)] = stats.total_return(r)
         rows.append(pd.Series(row, name=int(fold)))
     frame = pd.DataFrame(rows)

@@ -216,7 +216,10 @@ def _settings(analysis: RunAnalysis) -> str:
         "leverage cap": f"{s.leverage:g}",
         "costs": f"{s.cost_bps:g} bp + {s.slippage_bps:g} bp slippage per unit traded",
         "execution": EXECUTION_NAMES[s.execution],
-        "bootstrap": f"{b.method} blocks, {b.n_boot} resamples, seed {b.seed}",
+        "risk-free rate": f"{s.risk_free:.2%} a year",
+        "bootstrap": f"{b.method} blocks"
+        + (" (Politis–White length)" if b.block is None else f" of {b.block} bars")
+        + f", {b.n_boot} resamples, seed {b.seed}",
     }
     if s.execution == "next_open":
         timing = ("A position decided at the close of t is filled at the open of t+1 and earns "
@@ -258,7 +261,7 @@ def _stats_tables(analysis: RunAnalysis) -> str:
         [swatch(n, i), signed(pct(r["total_return"], 0), r["total_return"]),
          signed(pct(r["cagr"]), r["cagr"]), pct(r["annual_volatility"]),
          signed(num(r["sharpe"]), r["sharpe"]), esc(sharpe_ci_text(analysis.sharpe_ci[n])),
-         num(r["psr"]), num(r["sortino"]), pct(r["max_drawdown"]),
+         num(r["psr"]), num(r.get("dsr")), num(r["sortino"]), pct(r["max_drawdown"]),
          whole(r["max_drawdown_periods"]), num(r["calmar"])]
         for i, (n, r) in enumerate(frame.iterrows())
     ]
@@ -270,14 +273,16 @@ def _stats_tables(analysis: RunAnalysis) -> str:
     ]
     return (
         table(["strategy", "total return", "CAGR", "volatility", "Sharpe", "Sharpe 95% CI",
-               "PSR", "Sortino", "max DD", "longest DD", "Calmar"],
+               "PSR", "DSR", "Sortino", "max DD", "longest DD", "Calmar"],
               risk, classes)
         + table(["strategy", "hit rate", "exposure", "turnover / year", "trades",
                  "beta", "alpha / year", "IC", "rank IC"], trading, classes)
         + '<p class="muted">Max DD: worst peak-to-trough loss; longest DD: most bars spent '
         "below a previous peak. Sharpe CI: block bootstrap percentile interval. PSR: "
         "probability that the true Sharpe ratio exceeds 0 given skewness and kurtosis (Bailey &amp; López "
-        "de Prado). Beta and alpha against buy &amp; hold. IC / rank IC: Pearson / Spearman "
+        "de Prado). DSR: the PSR against the best Sharpe ratio expected by luck from as many "
+        "trials as the run has variants (Bailey &amp; López de Prado 2014). "
+        "Beta and alpha against buy &amp; hold. IC / rank IC: Pearson / Spearman "
         "correlation of the prediction with the next return.</p>"
     )
 
