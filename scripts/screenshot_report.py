@@ -7,7 +7,7 @@ Usage:
 With a run directory, its ``report.html`` is used, and written first (``backtest_run``
 with the run config's settings) when it is missing or ``--rebuild`` is given. The script
 also prints what the browser saw: console errors, requests leaving the file, chart sizes.
-Needs Chromium (Debian: ``apt-get install chromium``).
+Needs Chromium (Debian: ``apt-get install chromium``) and Playwright (the test extra).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tradenn.report.browser import check_page
+from report_browser import check_page  # beside this script
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,6 +50,32 @@ def test_hand_computed_returns_and_costs() -> None:
     assert result.returns.index.equals(index)
 
 
+def test_next_open_execution_hand_computed() -> None:
+    """Decided at the close of t, filled at the open of t+1, earning open to open."""
+    index = days(5)
+    opens = pd.Series([50.0, 100.0, 110.0, 99.0, 108.9], index=index)
+    closes = pd.Series([51.0, 104.0, 100.0, 101.0, 107.0], index=index)  # must not matter
+    positions = pd.Series([1.0, -1.0, 0.0, 1.0, 1.0], index=index)
+    result = run_backtest(closes, positions, cost_bps=10, slippage_bps=5,
+                          execution="next_open", open=opens)
+    # rate 15 bp. Held from each open: [0, 1, -1, 0, 1] (the previous close's decision).
+    # t0: nothing held or traded. t1: entry at the open costs 1 unit; the open-to-open
+    # return 50 -> 100 came before the fill, so none of it. t2: long earns 100 -> 110 = +10%,
+    # the flip costs 2 units. t3: short earns -(99/110 - 1) = +10%, the exit costs 1 unit.
+    # t4: flat earns nothing; the entry at this open costs 1 unit.
+    expected = [0.0, -0.0015, 0.1 - 0.003, 0.1 - 0.0015, -0.0015]
+    np.testing.assert_allclose(result.returns.to_numpy(), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result.gross_returns.to_numpy(), [0, 0, 0.1, 0.1, 0], atol=1e-12)
+    np.testing.assert_allclose(result.turnover.to_numpy(), [0, 1, 2, 1, 1])
+    pd.testing.assert_series_equal(result.positions, positions)  # the decisions, unshifted
+    at_close = run_backtest(closes, positions, cost_bps=10, slippage_bps=5)
+    assert not np.allclose(at_close.returns.to_numpy(), expected)
+    with pytest.raises(BacktestInputError, match="next_open': expected the bars' open prices"):
+        run_backtest(closes, positions, execution="next_open")
+    with pytest.raises(BacktestInputError, match="execution: expected one of"):
+        run_backtest(closes, positions, execution="tomorrow")
+
+
 def test_two_assets_hand_computed() -> None:
     index = days(3)
     prices = pd.DataFrame({"A": [10.0, 11.0, 12.1], "B": [20.0, 18.0, 18.0]}, index=index)

@@ -120,12 +120,21 @@ def rows_with(line_index: int, replacement: str) -> str:
         (rows_with(2, "2024-13-45,10.5,11.5,10,11,120"), r"1 unparsable date\(s\), first \['2024-13-45'\]"),
         (rows_with(2, "2024-01-02,10.5,11.5,10,11,120"), r"1 duplicate date\(s\), first 2024-01-02"),
         (rows_with(2, "2024-01-03,10.5,11.5,10,,120"), r"missing \(NaN\) 'close' in 1 row\(s\), first 2024-01-03"),
-        (rows_with(2, "2024-01-03,10.5,abc,10,11,120"), r"non-numeric 'high' in 1 row\(s\), first 2024-01-03"),
+        (rows_with(2, "2024-01-03,10.5,abc,10,11,120"), r"'high' is not a number in 1 row\(s\), first 2024-01-03 \('abc'\)"),
+        (rows_with(2, "2024-01-03,10.5,11.5,10,11,lots"), r"'volume' is not a number in 1 row\(s\), first 2024-01-03 \('lots'\)"),
+        (rows_with(2, "2024-01-03,10.5,inf,10,11,120"), r"infinite 'high' in 1 row\(s\), first 2024-01-03"),
+        (rows_with(2, "2024-01-03,10.5,11.5,10,11,-inf"), r"infinite 'volume' in 1 row\(s\), first 2024-01-03"),
+        ("\n", r"the file is empty \(only whitespace\)"),
+        (" \t \r\n\n  ", r"the file is empty \(only whitespace\)"),
+        ("\ufeffDate,Open,High,Low,Close,Volume\n", r"has a header but no rows"),
+        (GOOD.replace("Volume", "Volume,Adj Close,adj_close"), r"column\(s\) \['adj close'\] appear more than once"),
         (rows_with(3, "2024-01-04,11,11.2,10.1,-1,90"), r"'close' <= 0 in 1 row\(s\), first 2024-01-04"),
         (rows_with(1, "2024-01-02,10,9,11,10.5,100"), r"high < low in 1 row\(s\), first 2024-01-02"),
     ],
     ids=["empty", "header-only", "missing-volume", "missing-date", "bad-date", "duplicate",
-         "nan-price", "non-numeric", "non-positive", "high-below-low"],
+         "nan-price", "non-numeric", "text-volume", "inf-price", "inf-volume", "newline-only",
+         "whitespace-only", "bom-header-only", "repeated-column", "non-positive",
+         "high-below-low"],
 )
 def test_bad_files_raise_one_clear_error(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -133,6 +142,12 @@ def test_bad_files_raise_one_clear_error(tmp_path, text, message):
         load_bars(path)
     assert str(path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert load_bars(path)["close"].tolist() == [10.5, 11, 10.2]
 
 
 def test_unsorted_dates_are_sorted_with_a_warning(tmp_path):

@@ -241,3 +241,20 @@ def test_predict_sizes_with_the_volatility_of_the_bars_before_asof(cli_run, tmp_
     vol = np.log(close).diff().iloc[-21:].std() * np.sqrt(252)
     expected = np.sign(signal.prediction) * min(0.05 / vol, 2.0)
     assert signal.position == pytest.approx(expected, rel=1e-6)
+
+
+def test_backtest_execution_next_open_and_the_other_sharpe(cli_run):
+    run_dir, _ = cli_run
+    result = runner.invoke(app, ["backtest", str(run_dir), "--execution", "next_open"])
+    assert result.exit_code == 0, result.output
+    assert "execution: next_open; the regime model's Sharpe filled close instead" in result.output
+    document = json.loads((run_dir / "backtest.json").read_text())
+    assert document["settings"]["execution"] == "next_open"
+    other = document["other_execution"]
+    assert other["execution"] == "close" and isinstance(other["sharpe"], float)
+    assert other["sharpe"] != document["strategies"]["regime"]["sharpe"]
+    report = (run_dir / "report.html").read_text()
+    assert "filled at the open of t+1" in report and "Filled at the close the model read" in report
+    # Back to the default, which names next_open as the alternative.
+    result = runner.invoke(app, ["backtest", str(run_dir)])
+    assert result.exit_code == 0 and "filled next_open instead" in result.output

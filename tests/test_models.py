@@ -219,7 +219,8 @@ def test_predict_theta_needs_the_regime_input_fed_directly():
 
 def test_trains_on_spy_and_theta_follows_the_volatility_regime():
     from tradenn.data import load_bars
-    from tradenn.features import Standardizer, make_features, make_target, make_windows
+    from tradenn.features import make_features, make_target, make_windows
+    from tradenn.scaling import Standardizer
 
     bars = load_bars("SPY", provider="bundled", start="2012-01-01", end="2016-12-31")
     features = make_features(bars, ["log_return", "return_5", "volatility_21"])

@@ -190,7 +190,7 @@ def test_trend_values_by_hand():
     )
     train = frame.iloc[:1000]
     assert train["trend_slow_z"].mean() == pytest.approx(0, abs=1e-9)
-    assert train["trend_slope_z"].std() == pytest.approx(1, abs=1e-9)
+    assert train["trend_slope_z"].std(ddof=0) == pytest.approx(1, abs=1e-9)  # population std
     assert frame["trend_state"].first_valid_index() == bars.index[regime.warmup]
 
 
@@ -272,8 +272,9 @@ def test_vix_z_uses_the_training_window_only():
     regime, frame = vix_frame()
     train_logs = np.log(frame.loc[:"2005-12-31", "vix_level"].dropna())
     scaler = regime.to_dict()["fitted"]["scaler"]
-    assert scaler["mean"]["log_level"] == pytest.approx(train_logs.mean(), rel=1e-12)
-    assert scaler["std"]["log_level"] == pytest.approx(train_logs.std(), rel=1e-12)
+    assert scaler["columns"] == ["log_level"]
+    assert scaler["mean"][0] == pytest.approx(train_logs.mean(), rel=1e-12)
+    assert scaler["std"][0] == pytest.approx(train_logs.std(ddof=0), rel=1e-12)
     assert np.log(frame["vix_level"]).mean() != pytest.approx(train_logs.mean(), rel=1e-3)
 
 

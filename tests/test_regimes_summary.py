@@ -12,14 +12,9 @@ import pytest
 from tradenn.config import load_config
 from tradenn.data import load_bars
 from tradenn.errors import DataError
-from tradenn.regimes import (
-    analyze_regimes,
-    build_regime,
-    first_fit_window,
-    plot_regimes,
-    regime_table,
-    tercile_states,
-)
+from tradenn.regimes import build_regime, regime_table, tercile_states
+from tradenn.regimes.analysis import analyze_regimes, first_fit_window
+from tradenn.regimes.plot import plot_regimes
 from tradenn.regimes.summary import run_lengths
 
 CONFIGS = sorted(Path("configs").glob("*.yaml"))
@@ -104,7 +99,7 @@ def test_plot_regimes_never_imports_pyplot():
     code = (
         "import sys, numpy as np, pandas as pd\n"
         "from tradenn.data import load_bars\n"
-        "from tradenn.regimes import plot_regimes\n"
+        "from tradenn.regimes.plot import plot_regimes\n"
         "bars = load_bars('SPY', '2020-01-01', '2020-03-31', provider='bundled')\n"
         "states = pd.DataFrame({'s': np.arange(len(bars)) % 2 * 1.0}, index=bars.index)\n"
         "plot_regimes(bars, states, 's', ['s']).savefig(sys.argv[1])\n"

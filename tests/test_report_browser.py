@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from tradenn.report import BootstrapSettings, backtest_run, compare_runs
-from tradenn.report.browser import check_page, find_chromium
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from fake_run import make_fake_run  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+from report_browser import check_page, find_chromium  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

@@ -13,6 +13,16 @@ The convention, binding across tradenn:
 Weights are rebalanced to ``w[t]`` at every close (no drift between bars), and a cost is a
 fraction of the previous close's equity: both are first-order exact, differing from a
 share-level simulation by about ``cost * r`` (1e-6 at 1 bp and a 1% move) per bar.
+
+That is ``execution="close"`` (market-on-close, the default). With ``execution="next_open"``
+the position decided at the close of t is filled at the open of t+1 and earns open-to-open
+returns until the next fill; costs are charged at the fills:
+
+* ``gross[t+2] = w[t] * (open[t+2] / open[t+1] - 1)``, stamped t+2 (the open it is realized);
+* ``cost[t+1] = rate * |w[t] - w[t-1]|``, stamped t+1 (the open the trade happens).
+
+That is the close convention applied to opens with positions one bar later, and is how it
+is computed.
 """
 
 from __future__ import annotations
@@ -30,6 +40,8 @@ from tradenn.errors import BacktestInputError
 
 Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
 SIZINGS = ("sign", "threshold", "proportional", "vol_target")
+Execution = Literal["close", "next_open"]
+EXECUTIONS = ("close", "next_open")
 
 Frame = pd.Series | pd.DataFrame
 
@@ -48,6 +60,7 @@ class BacktestResult:
         turnover: ``sum_assets |w[t] - w[t-1]|`` stamped t (the close the trade happens).
         asset_returns: per-asset net contribution (DataFrame input only, else None).
         periods_per_year: annualization factor used by `stats`.
+        risk_free: annual risk-free rate of ``.stats``' Sharpe, Sortino and PSR.
     """
 
     returns: pd.Series
@@ -58,6 +71,7 @@ class BacktestResult:
     turnover: pd.Series
     asset_returns: pd.DataFrame | None = None
     periods_per_year: float = field(default=252.0)
+    risk_free: float = 0.0
 
     @cached_property
     def stats(self) -> dict[str, float]:
@@ -67,6 +81,7 @@ class BacktestResult:
             positions=self.positions,
             turnover=self.turnover,
             periods=self.periods_per_year,
+            risk_free=self.risk_free,
         )
 
 
@@ -80,6 +95,9 @@ def run_backtest(
     cost_bps: float = 0.0,
     slippage_bps: float = 0.0,
     periods_per_year: float | None = None,
+    execution: Execution = "close",
+    open: Frame | None = None,  # noqa: A002 (the bars' name for it)
+    risk_free: float = 0.0,
 ) -> BacktestResult:
     """Net returns of holding ``positions`` over ``prices`` (see the module's convention).
 
@@ -91,9 +109,14 @@ def run_backtest(
         cost_bps: commission in basis points of traded notional.
         slippage_bps: slippage in basis points of traded notional, added to ``cost_bps``.
         periods_per_year: annualization for ``.stats``; None infers it from the index.
+        execution: ``"close"`` fills each position at the close it is decided on;
+            ``"next_open"`` at the next bar's open (needs ``open``).
+        open: opening prices like ``prices``, for ``execution="next_open"``.
+        risk_free: annual risk-free rate for ``.stats`` (Sharpe, Sortino, PSR).
 
     Returns:
-        A `BacktestResult`.
+        A `BacktestResult`. Under ``next_open``, ``positions`` is still the decision at each
+        close; ``turnover`` and ``costs`` are stamped at the open of the fill.
 
     Raises:
         BacktestInputError: mismatched index or columns, NaN or infinite positions, NaN or
@@ -105,6 +128,15 @@ def run_backtest(
         [-0.001, 0.1, -0.101]
     """
     prices, positions = _validate(prices, positions)
+    decided = positions
+    if execution not in EXECUTIONS:
+        raise BacktestInputError(f"execution: expected one of {list(EXECUTIONS)}, got {execution!r}")
+    if execution == "next_open":
+        if open is None:
+            raise BacktestInputError("execution 'next_open': expected the bars' open prices, got none")
+        prices, _ = _validate(open, positions)
+        # What is held from the open of t is what was decided at the close of t-1.
+        positions = positions.shift(1).fillna(0.0)
     for name, value in (("cost_bps", cost_bps), ("slippage_bps", slippage_bps)):
         if not np.isfinite(value) or value < 0:
             raise BacktestInputError(f"{name}: expected a non-negative number, got {value!r}")
@@ -129,7 +161,8 @@ def run_backtest(
         else None
     )
     ppy = periods_per_year or stats.periods_per_year(index)
-    return BacktestResult(net, gross, costs, equity, positions, turnover, per_asset, ppy)
+    return BacktestResult(net, gross, costs, equity, decided, turnover, per_asset, ppy,
+                          risk_free)
 
 
 def _as_2d(frame: Frame) -> np.ndarray:

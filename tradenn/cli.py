@@ -105,6 +105,7 @@ def backtest_command(
     leverage: Annotated[Optional[float], typer.Option(help="Cap on |position|.")] = None,  # noqa: UP045
     target_vol: Annotated[Optional[float], typer.Option(help="vol_target sizing: annualized target.")] = None,  # noqa: UP045
     slippage_bps: Annotated[Optional[float], typer.Option(help="Slippage per unit of turnover, in bp.")] = None,  # noqa: UP045
+    execution: Annotated[Optional[str], typer.Option(help="close (fill at the close the model read) or next_open.")] = None,  # noqa: UP045
 ) -> None:
     """Backtest a run's predictions and write backtest.json and report.html.
 
@@ -113,7 +114,7 @@ def backtest_command(
     with _user_errors():
         _backtest(run_dir, cost_bps=cost_bps, sizing=sizing, long_only=long_only,
                   threshold=threshold, leverage=leverage, target_vol=target_vol,
-                  slippage_bps=slippage_bps)
+                  slippage_bps=slippage_bps, execution=execution)
 
 
 def _backtest(run_dir: Path, **options: object) -> None:
@@ -123,6 +124,10 @@ def _backtest(run_dir: Path, **options: object) -> None:
     _print_table(summary.table())
     for finding in summary.analysis.diagnostics.get("findings", []):
         typer.echo(f"- {finding}")
+    other = summary.analysis.extra.get("other_execution") or {}
+    if other.get("sharpe") is not None:
+        typer.echo(f"execution: {summary.analysis.settings.execution}; the regime model's Sharpe "
+                   f"filled {other['execution']} instead: {other['sharpe']:.2f}")
     typer.echo(f"report: {summary.report_path}")
 
 
@@ -191,7 +196,7 @@ def regimes(
     """Fit the config's regime on its first training window and show it over history."""
     with _user_errors():
         from tradenn.config import load_config
-        from tradenn.regimes import analyze_regimes
+        from tradenn.regimes.analysis import analyze_regimes
 
         analysis = analyze_regimes(load_config(config, overrides or []), out)
         _print_table(analysis.table)

@@ -27,6 +27,7 @@ FeatureName = Literal[
 ]
 Ablation = Literal["no_regime", "shuffled_regime", "regime_input", "film"]
 Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
+Execution = Literal["close", "next_open"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -234,6 +235,9 @@ class BacktestConfig(Strict):
     vol_window: PositiveInt = 21
     cost_bps: NonNegativeFloat = 1.0
     slippage_bps: NonNegativeFloat = 0.0
+    # close: fill at the close the model read (market-on-close); next_open: at the next open.
+    execution: Execution = "close"
+    risk_free: Annotated[float, Field(gt=-1, lt=1)] = 0.0  # annual, of Sharpe, Sortino, PSR, DSR
 
 
 class ExperimentConfig(Strict):
@@ -280,20 +284,34 @@ def load_config(
         ConfigError: the file is missing or not YAML, an override is malformed, or the
             result does not validate; the message names the key path.
     """
+    raw = read_config_file(path)
+    for override in overrides:
+        apply_override(raw, override)
+    return validate_config(raw, source=str(path))
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A config file's raw mapping, before validation (YAML read with ``safe_load``)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
-        raise ConfigError(f"{path}: not valid YAML{line}") from exc
+        problem = str(getattr(exc, "problem", "") or "")
+        if "!!python/" in problem or "tag:yaml.org,2002:python/" in problem:
+            raise ConfigError(
+                f"{path}{line}: the !!python/ tag is refused (a config is data; tradenn "
+                "reads YAML with safe_load and never builds Python objects from it)"
+            ) from None
+        raise ConfigError(f"{path}: not valid YAML{line}" + (f" ({problem})" if problem else "")) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
-    for override in overrides:
-        apply_override(raw, override)
-    return validate_config(raw, source=str(path))
+    return raw
 
 
 def validate_config(raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
@@ -301,15 +319,18 @@ def validate_config(raw: dict[str, Any], *, source: str = "config") -> Experimen
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
+        raise ConfigError(f"{source}: {format_validation_error(exc, raw)}") from None
 
 
-def format_validation_error(exc: ValidationError) -> str:
-    """pydantic's errors as ``key.path: message (got value)``, joined into one line."""
+def format_validation_error(exc: ValidationError, raw: Any = None) -> str:
+    """pydantic's errors as ``key.path: message (got value)``, joined into one line.
+
+    With the ``raw`` input, a tagged union's tag is dropped from the path, so a detector's
+    key reads ``regime.detectors.0.window`` as in the file, not ``...0.volatility.window``.
+    """
     parts = []
     for error in exc.errors():
-        # Union members add their tag to the location ("detectors.0.volatility.window").
-        loc = ".".join(str(p) for p in error["loc"])
+        loc = ".".join(_key_path(error["loc"], raw))
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
@@ -317,6 +338,22 @@ def format_validation_error(exc: ValidationError) -> str:
             message += f" (got {error['input']!r})"
         parts.append(f"{loc}: {message}" if loc else message)
     return "; ".join(parts)
+
+
+def _key_path(loc: tuple[Any, ...], raw: Any) -> list[str]:
+    """``loc`` as the user wrote it: union tags (a ``kind`` value, not a key) left out."""
+    parts, node = [], raw
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+            continue  # pydantic's tag of a discriminated union member
+        parts.append(str(part))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return parts
 
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
@@ -328,8 +365,16 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         raise ConfigError(f"override {override!r}: value {text!r} is not valid YAML") from None
+    set_key_path(raw, key.strip(), value)
+
+
+def set_key_path(raw: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``raw[a][b]... = value`` for ``key`` ``"a.b..."`` in place (list items by index);
+    missing sections are created, so an unknown key reaches validation and is named there."""
     node: Any = raw
-    parts = key.strip().split(".")
+    parts = key.split(".")
+    if not all(parts):
+        raise ConfigError(f"key path {key!r}: expected names separated by single dots")
     for depth, part in enumerate(parts[:-1]):
         child = _child(node, part, ".".join(parts[: depth + 1]))
         if child is None:
@@ -342,7 +387,7 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise ConfigError(f"override {override!r}: {'.'.join(parts[:-1])} is not a section")
+        raise ConfigError(f"key path {key!r}: {'.'.join(parts[:-1])} is not a section")
 
 
 def _child(node: Any, part: str, path: str) -> Any:

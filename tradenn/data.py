@@ -10,7 +10,9 @@ the on-disk cache, a yfinance download (then written to the cache), and the file
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import logging
 import os
 import warnings
@@ -29,8 +31,9 @@ BAR_COLUMNS = ["open", "high", "low", "close", "volume"]
 PRICE_COLUMNS = ["open", "high", "low", "close"]
 Provider = Literal["auto", "cache", "yfinance", "bundled"]
 
-# The repository's data/ folder: present in a checkout and in an editable install.
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
+# The bundled bars ship inside the package (and so inside the wheel); the repository's
+# data/ is a link to this folder.
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 # Relative tolerance for "high brackets open and close": adjusted files carry float ulps.
 _BRACKET_RTOL = 1e-9
 # Gaps of more than this many calendar days are listed by `check_bars` (a long weekend is 4).
@@ -211,13 +214,38 @@ def _read_raw(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: is a directory, expected a CSV or Parquet file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return _parse(path, lambda: pd.read_parquet(path))
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep=None, engine="python")
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot be parsed as a table ({first_line})") from exc
+        # utf-8-sig drops a byte-order mark, which would otherwise glue itself to "Date".
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: is not UTF-8 text (byte {exc.start}); expected a CSV file") from None
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty (only whitespace)")
+    if "\x00" in text:
+        raise DataError(f"{path}: holds NUL bytes; expected a text CSV file")
+    # sep=None sniffs the delimiter (comma, semicolon, tab, ...) from the first lines.
+    return _parse(path, lambda: pd.read_csv(io.StringIO(text), sep=None, engine="python"))
+
+
+def _parse(path: Path, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """Run a pandas reader; whatever it raises on a malformed file becomes one DataError.
+
+    pandas' readers raise many types for bad input (ParserError, csv.Error, ValueError,
+    IndexError from the sniffer, pyarrow's errors...): a file boundary is where they all
+    mean the same thing to the user.
+    """
+    try:
+        frame = read()
+    except (ValueError, OSError, IndexError, TypeError, csv.Error, pd.errors.ParserError) as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"{path}: cannot be parsed as a table ({first_line})") from None
+    except Exception as exc:  # pyarrow.ArrowInvalid and kin: not importable without pyarrow
+        raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{path}: expected a table, got {type(frame).__name__}")
+    return frame
 
 
 def _flatten_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -252,6 +280,9 @@ def normalize_bars(
         raise DataError(f"{name}: the file is empty")
     frame = _flatten_columns(raw, name)
     frame = frame.rename(columns=lambda c: str(c).strip().lower().replace("_", " "))
+    repeated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if repeated:
+        raise DataError(f"{name}: column(s) {repeated} appear more than once")
     frame = _move_dates_to_index(frame, name)
     if len(frame) == 0:
         raise DataError(f"{name}: has a header but no rows")
@@ -265,16 +296,32 @@ def normalize_bars(
     if "volume" not in frame.columns:
         frame["volume"] = np.nan
 
-    numeric = {c: pd.to_numeric(frame[c], errors="coerce") for c in BAR_COLUMNS}
-    adj_close = frame.get("adj close")
-    bars = pd.DataFrame(numeric, index=frame.index).astype("float64")
-    _check_prices(bars, frame, name)
-    if adj_close is not None:
-        adj = pd.to_numeric(adj_close, errors="coerce").astype("float64")
+    bars = pd.DataFrame(
+        {c: _numbers(frame[c], c, name) for c in BAR_COLUMNS}, index=frame.index
+    )
+    if "adj close" in frame.columns:
+        adj = _numbers(frame["adj close"], "Adj Close", name)
         _require(adj.notna() & (adj > 0), bars.index, name, "Adj Close missing or not positive")
+        _check_prices(bars, name)
         factor = adj / bars["close"]
         bars[PRICE_COLUMNS] = bars[PRICE_COLUMNS].mul(factor, axis=0)
     return validate_bars(bars, name=name)
+
+
+def _numbers(values: pd.Series, column: str, name: str) -> pd.Series:
+    """A column as float64; text that is not a number, or an infinity, is a `DataError`
+    naming the first date and value (an empty cell stays NaN for the checks that follow)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    blank = values.isna() | values.astype(str).str.strip().eq("")
+    text = numbers.isna() & ~blank
+    if text.any():
+        first = values[text].iloc[0]
+        raise DataError(
+            f"{name}: {column!r} is not a number in {int(text.sum())} row(s), first "
+            f"{values.index[text][0].date()} ({str(first)[:40]!r})"
+        )
+    _require(~np.isinf(numbers), values.index, name, f"infinite {column!r}")
+    return numbers
 
 
 def _move_dates_to_index(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -288,7 +335,10 @@ def _move_dates_to_index(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         raise DataError(
             f"{name}: missing required column 'Date' (or a date index); found {list(frame.columns)}"
         )
-    dates = pd.to_datetime(raw_dates, errors="coerce", format="mixed")
+    try:
+        dates = pd.to_datetime(raw_dates, errors="coerce", format="mixed")
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. mixed time zones
+        raise DataError(f"{name}: dates cannot be parsed ({str(exc)[:80]})") from None
     bad = dates.isna().to_numpy()
     if bad.any():
         examples = [str(v) for v in np.asarray(raw_dates)[bad][:3]]
@@ -310,14 +360,12 @@ def _dates(index: pd.Index, limit: int = 3) -> str:
     return ", ".join(str(d.date()) for d in index[:limit])
 
 
-def _check_prices(bars: pd.DataFrame, raw: pd.DataFrame | None, name: str) -> None:
-    """Prices must be numbers (``raw`` is the frame before coercion, if any), present, > 0."""
+def _check_prices(bars: pd.DataFrame, name: str) -> None:
+    """Prices must be present, finite and > 0."""
     for column in PRICE_COLUMNS:
         values = bars[column]
-        if raw is not None:
-            non_numeric = values.isna() & raw[column].notna()
-            _require(~non_numeric, bars.index, name, f"non-numeric {column!r}")
         _require(values.notna(), bars.index, name, f"missing (NaN) {column!r}")
+        _require(~np.isinf(values), bars.index, name, f"infinite {column!r}")
         _require(values > 0, bars.index, name, f"{column!r} <= 0")
 
 
@@ -328,7 +376,8 @@ def validate_bars(bars: pd.DataFrame, *, name: str = "bars") -> pd.DataFrame:
     unsorted dates (sorted), high/low that do not bracket open/close (widened to do so), and
     NaN volume (kept).
     """
-    _check_prices(bars, None, name)
+    _check_prices(bars, name)
+    _require(~np.isinf(bars["volume"]), bars.index, name, "infinite 'volume'")
     duplicated = bars.index.duplicated(keep=False)
     if duplicated.any():
         dup_dates = bars.index[duplicated].unique()
@@ -416,3 +465,17 @@ def check_bars_file(
     if bars["volume"].isna().all():
         result.warnings.append("no volume column (fine for an index such as VIX)")
     return result
+
+
+def load_index_closes(
+    source: str | os.PathLike[str], *, provider: Provider = "bundled"
+) -> pd.Series:
+    """The closes of an index such as CBOE's VIX (a file or ticker, volume optional).
+
+    Only closes are returned, so the loader's repair of rows whose open/high/low do not
+    bracket the close (CBOE's file has some) is not worth a warning here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*do not bracket open/close.*")
+        bars = load_bars(source, provider=provider, allow_missing_volume=True)
+    return bars["close"]

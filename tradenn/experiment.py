@@ -93,14 +93,20 @@ def train_run(
     config: ExperimentConfig,
     *,
     runs_dir: str | Path = "runs",
+    run_dir: str | Path | None = None,
     progress: Progress | None = None,
     quiet: bool = False,
 ) -> Run:
-    """Train ``config`` walk-forward into a new run directory and mark it complete."""
+    """Train ``config`` walk-forward into a new run directory and mark it complete.
+
+    The directory is ``runs_dir/<name>-<timestamp>``, or exactly ``run_dir`` (a sweep's
+    trial) when given.
+    """
     experiment = Experiment.prepare(config)
     run = Run.create(
         runs_dir,
         config.name,
+        path=run_dir,
         variants=variants(config),
         seeds=list(config.train.seeds),
         data=experiment.data_record(),
@@ -203,6 +209,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     out = pd.DataFrame(index=test.dates)
     out.index.name = "date"
     out["fold"] = fold.index
+    out["open"] = experiment.bars["open"].reindex(test.dates)  # for next_open execution
     out["close"] = experiment.bars["close"].reindex(test.dates)
     out["target"] = experiment.panel.target.reindex(test.dates)
     histories = []
@@ -291,7 +298,7 @@ def theta_sensitivity(prediction: np.ndarray, shift: np.ndarray, target_std: flo
 
 def _ordered(frame: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     """Columns in a reader's order: fold, prices, predictions, θ, regime."""
-    first = ["fold", "close", "target"] + [prediction_column(v) for v in variants(config)]
+    first = ["fold", "open", "close", "target"] + [prediction_column(v) for v in variants(config)]
     rest = [c for c in frame.columns if c not in first]
     return frame[first + sorted(rest, key=lambda c: (not c.startswith("prediction"), c))]
 

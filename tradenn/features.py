@@ -1,4 +1,4 @@
-"""Causal features from bars, the next-period target, scaling and windowing.
+"""Causal features from bars, the next-period target, and windowing.
 
 Every feature stamped t is computed from bars dated <= t only (rolling windows look back,
 never forward). The target stamped t is the return from t to t + horizon: it is the label
@@ -8,12 +8,11 @@ the model learns to predict at t, and the only future-looking series in tradenn.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-TRADING_DAYS = 252
+TRADING_DAYS = 252  # daily bars per year: annualizes volatilities here and in the regimes
 
 
 def _log_close(bars: pd.DataFrame) -> pd.Series:
@@ -87,38 +86,6 @@ def make_target(bars: pd.DataFrame, horizon: int = 1) -> pd.Series:
     """Simple return of close from t to t + horizon, stamped t (NaN for the last bars)."""
     close = bars["close"]
     return (close.shift(-horizon) / close - 1.0).rename("target")
-
-
-@dataclass
-class Standardizer:
-    """Column means and standard deviations, fitted on training rows only.
-
-    Kept deliberately small (not scikit-learn) so it serializes into a run's JSON.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, values: np.ndarray) -> Standardizer:
-        values = np.asarray(values, dtype="float64")
-        mean = np.nanmean(values, axis=0)
-        std = np.nanstd(values, axis=0)
-        std = np.where(std > 0, std, 1.0)  # a constant column scales to zero, not to NaN
-        return cls(mean=mean, std=std)
-
-    def transform(self, values: np.ndarray) -> np.ndarray:
-        return (np.asarray(values, dtype="float64") - self.mean) / self.std
-
-    def inverse(self, values: np.ndarray) -> np.ndarray:
-        return np.asarray(values, dtype="float64") * self.std + self.mean
-
-    def to_dict(self) -> dict[str, list[float]]:
-        return {"mean": np.atleast_1d(self.mean).tolist(), "std": np.atleast_1d(self.std).tolist()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, list[float]]) -> Standardizer:
-        return cls(mean=np.asarray(data["mean"]), std=np.asarray(data["std"]))
 
 
 def make_windows(values: np.ndarray, window: int) -> np.ndarray:

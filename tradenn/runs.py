@@ -60,14 +60,13 @@ class Run:
     manifest: dict[str, Any]
 
     @classmethod
-    def create(cls, root: str | os.PathLike[str], name: str, **manifest: Any) -> Run:
-        """Make ``root/<name>-<timestamp>`` with a ``running`` manifest."""
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = Path(root) / f"{name}-{stamp}"
-        suffix = 1
-        while path.exists():  # two runs in the same second
-            suffix += 1
-            path = Path(root) / f"{name}-{stamp}-{suffix}"
+    def create(cls, root: str | os.PathLike[str], name: str, *, path: str | os.PathLike[str] |
+               None = None, **manifest: Any) -> Run:
+        """Make ``root/<name>-<timestamp>`` (or exactly ``path``, which must not exist yet)
+        with a ``running`` manifest."""
+        if path is None:
+            path = unique_stamped_dir(root, name)
+        path = Path(path)
         try:
             path.mkdir(parents=True)
         except OSError as exc:
@@ -258,6 +257,17 @@ def _backtest_table(document: dict[str, Any]) -> str:
                f"{document.get('period', {}).get('end')})")
     return (f"<p>{html.escape(caption)}</p><table><thead>{head}</thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def unique_stamped_dir(root: str | os.PathLike[str], name: str) -> Path:
+    """``root/<name>-<YYYYmmdd-HHMMSS>``, suffixed ``-2``, ``-3``... if that exists."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / f"{name}-{stamp}"
+    suffix = 1
+    while path.exists():  # two runs in the same second
+        suffix += 1
+        path = Path(root) / f"{name}-{stamp}-{suffix}"
+    return path
 
 
 def open_run(path: str | os.PathLike[str]) -> Run:

@@ -24,7 +24,8 @@ import pandas as pd
 
 from tradenn.config import ExperimentConfig, WalkForwardConfig
 from tradenn.errors import ConfigError
-from tradenn.features import Standardizer, make_features, make_target, make_windows
+from tradenn.features import make_features, make_target, make_windows
+from tradenn.scaling import Standardizer
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,19 @@ Example:
     >>> regime = build_regime(RegimeConfig())          # realized-volatility regime
     >>> frame = regime.fit(train_bars).transform(bars)
     >>> frame[regime.model_columns]                    # the model's regime input
+
+The ``tradenn regimes`` command's analysis and figure live in `tradenn.regimes.analysis`
+and `tradenn.regimes.plot`; they are not imported here, so fitting a regime never loads
+matplotlib.
 """
 
 from __future__ import annotations
 
-from tradenn.regimes.analysis import RegimeAnalysis, analyze_regimes, first_fit_window
 from tradenn.regimes.base import NotFittedError, RegimeDetector
 from tradenn.regimes.composite import CompositeRegime
 from tradenn.regimes.hmm import HmmRegime
 from tradenn.regimes.markov import MarkovRegime
-from tradenn.regimes.plot import plot_regimes
-from tradenn.regimes.registry import REGIMES, build_detector, build_regime
+from tradenn.regimes.registry import REGIMES, build_detector, build_regime, regime_from_dict
 from tradenn.regimes.summary import regime_table, tercile_states
 from tradenn.regimes.trend import TrendRegime
 from tradenn.regimes.vix import VixRegime
@@ -31,16 +33,13 @@ __all__ = [
     "HmmRegime",
     "MarkovRegime",
     "NotFittedError",
-    "RegimeAnalysis",
     "RegimeDetector",
     "TrendRegime",
     "VixRegime",
     "VolatilityRegime",
-    "analyze_regimes",
     "build_detector",
     "build_regime",
-    "first_fit_window",
-    "plot_regimes",
+    "regime_from_dict",
     "regime_table",
     "tercile_states",
 ]

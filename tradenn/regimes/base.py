@@ -17,8 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from tradenn.config import format_validation_error
 from tradenn.errors import ConfigError, DataError, NotFittedError
-
-TRADING_DAYS = 252
+from tradenn.features import TRADING_DAYS
 
 
 class RegimeDetector(ABC):
@@ -212,38 +211,6 @@ def expanding_zscore(values: pd.Series, min_periods: int) -> pd.Series:
 def expanding_percentile(values: pd.Series, min_periods: int) -> pd.Series:
     """Share of values dated <= t that are below x_t (ties count half), in (0, 1]."""
     return values.expanding(min_periods=min_periods).rank(pct=True)
-
-
-class Scaler:
-    """Mean and standard deviation of columns, fitted on training rows (NaNs ignored).
-
-    A JSON-able stand-in for scikit-learn's StandardScaler, so a fitted regime can be
-    written into the run record and read back.
-    """
-
-    def __init__(self, mean: dict[str, float], std: dict[str, float]) -> None:
-        self.mean = dict(mean)
-        self.std = dict(std)
-
-    @classmethod
-    def fit(cls, frame: pd.DataFrame) -> Scaler:
-        mean = frame.mean()
-        std = frame.std()
-        # A constant column scales to zero, not to inf.
-        std = std.where(std > 0, 1.0)
-        return cls({k: float(v) for k, v in mean.items()}, {k: float(v) for k, v in std.items()})
-
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        mean = pd.Series(self.mean)[frame.columns]
-        std = pd.Series(self.std)[frame.columns]
-        return (frame - mean) / std
-
-    def to_dict(self) -> dict[str, dict[str, float]]:
-        return {"mean": self.mean, "std": self.std}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, dict[str, float]]) -> Scaler:
-        return cls(data["mean"], data["std"])
 
 
 def state_from_thresholds(values: pd.Series, thresholds: list[float]) -> pd.Series:

@@ -10,13 +10,10 @@ import pandas as pd
 
 from tradenn.config import HmmRegimeConfig
 from tradenn.errors import DataError
-from tradenn.regimes.base import (
-    TRADING_DAYS,
-    Scaler,
-    log_returns,
-    require_rows,
-)
+from tradenn.features import TRADING_DAYS
+from tradenn.regimes.base import log_returns, require_rows
 from tradenn.regimes.switching import SwitchingRegime
+from tradenn.scaling import Standardizer
 
 # Fewer training rows than this per state cannot pin down a covariance and a transition row.
 _MIN_ROWS_PER_STATE = 50
@@ -52,7 +49,7 @@ class HmmRegime(SwitchingRegime):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.scaler: Scaler | None = None
+        self.scaler: Standardizer | None = None
         self.means: np.ndarray | None = None
         self.covars: np.ndarray | None = None
         self.transmat: np.ndarray | None = None
@@ -63,7 +60,7 @@ class HmmRegime(SwitchingRegime):
         """Each state's annualized volatility of daily log returns (empty before fit)."""
         if self.covars is None or self.scaler is None:
             return []
-        return_std = self.scaler.std["return"]
+        return_std = self.scaler.std_of("return")
         return [float(np.sqrt(c[0, 0] * TRADING_DAYS) * return_std) for c in self.covars]
 
     @property
@@ -86,7 +83,7 @@ class HmmRegime(SwitchingRegime):
         observed = self.observations(bars)
         require_rows(observed, _MIN_ROWS_PER_STATE * cfg.n_states, f"{self.kind} regime fit")
         train = observed.dropna()
-        self.scaler = Scaler.fit(train)
+        self.scaler = Standardizer.fit(train)
         values = self.scaler.transform(train).to_numpy()
         model = GaussianHMM(
             n_components=cfg.n_states,
@@ -143,7 +140,7 @@ class HmmRegime(SwitchingRegime):
         }
 
     def _load_fitted_state(self, state: dict[str, Any]) -> None:
-        self.scaler = Scaler.from_dict(state["scaler"])
+        self.scaler = Standardizer.from_dict(state["scaler"])
         self.means = np.asarray(state["means"], dtype="float64")
         self.covars = np.asarray(state["covars"], dtype="float64")
         self.transmat = np.asarray(state["transmat"], dtype="float64")

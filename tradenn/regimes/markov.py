@@ -10,11 +10,8 @@ import pandas as pd
 
 from tradenn.config import MarkovRegimeConfig
 from tradenn.errors import DataError
-from tradenn.regimes.base import (
-    TRADING_DAYS,
-    log_returns,
-    require_rows,
-)
+from tradenn.features import TRADING_DAYS
+from tradenn.regimes.base import log_returns, require_rows
 from tradenn.regimes.switching import SwitchingRegime
 
 # Returns in percent: statsmodels' optimizer starts from unit-scale values.

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tradenn.errors import DataError
-from tradenn.regimes.base import TRADING_DAYS
+from tradenn.features import TRADING_DAYS
 
 TERCILE_LABELS = {0: "low", 1: "mid", 2: "high"}
 

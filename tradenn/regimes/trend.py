@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from tradenn.config import TrendRegimeConfig
-from tradenn.regimes.base import TRADING_DAYS, RegimeDetector, Scaler, require_rows
+from tradenn.features import TRADING_DAYS
+from tradenn.regimes.base import RegimeDetector, require_rows
+from tradenn.scaling import Standardizer
 
 DOWN, FLAT, UP = 0, 1, 2
 
@@ -39,7 +41,7 @@ class TrendRegime(RegimeDetector):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.scaler: Scaler | None = None
+        self.scaler: Standardizer | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -82,7 +84,7 @@ class TrendRegime(RegimeDetector):
     def _fit(self, bars: pd.DataFrame) -> None:
         raw = self._raw(bars)[[self._name("slow"), self._name("slope")]]
         require_rows(raw, 2, f"{self.kind} regime fit (slow={self.config.slow})")
-        self.scaler = Scaler.fit(raw)
+        self.scaler = Standardizer.fit(raw)
 
     def _transform(self, bars: pd.DataFrame) -> pd.DataFrame:
         assert self.scaler is not None
@@ -105,4 +107,4 @@ class TrendRegime(RegimeDetector):
         return {"scaler": self.scaler.to_dict()}
 
     def _load_fitted_state(self, state: dict[str, Any]) -> None:
-        self.scaler = Scaler.from_dict(state["scaler"])
+        self.scaler = Standardizer.from_dict(state["scaler"])

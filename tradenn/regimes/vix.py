@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tradenn.config import VixRegimeConfig
-from tradenn.data import load_bars
+from tradenn.data import load_index_closes
 from tradenn.errors import DataError
-from tradenn.regimes.base import RegimeDetector, Scaler, expanding_percentile, require_rows
+from tradenn.regimes.base import RegimeDetector, expanding_percentile, require_rows
+from tradenn.scaling import Standardizer
 
 
 class VixRegime(RegimeDetector):
@@ -57,7 +57,7 @@ class VixRegime(RegimeDetector):
     def __init__(self, series: pd.Series | None = None, **params: Any) -> None:
         super().__init__(**params)
         self._series = None if series is None else _clean_series(series, "vix series")
-        self.scaler: Scaler | None = None
+        self.scaler: Standardizer | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -68,15 +68,15 @@ class VixRegime(RegimeDetector):
         return [self._name("z")]
 
     def series(self) -> pd.Series:
-        """The index closes by date (loaded from ``source`` on first use)."""
+        """The index closes by date, read from ``source`` on first use in this process.
+
+        Never stored in `to_dict`: a detector restored from a run reads its source again, so
+        it sees closes newer than the training run.
+        """
         if self._series is None:
             cfg = self.config
-            with warnings.catch_warnings():
-                # CBOE's file has rows whose open/high/low do not bracket the close; only
-                # the close is used here, so the loader's repair warning is noise.
-                warnings.filterwarnings("ignore", message=".*do not bracket open/close.*")
-                bars = load_bars(cfg.source, provider=cfg.provider, allow_missing_volume=True)
-            self._series = _clean_series(bars["close"], f"vix source {cfg.source!r}")
+            closes = load_index_closes(cfg.source, provider=cfg.provider)
+            self._series = _clean_series(closes, f"vix source {cfg.source!r}")
         return self._series
 
     def _aligned(self, bars: pd.DataFrame) -> pd.DataFrame:
@@ -111,7 +111,7 @@ class VixRegime(RegimeDetector):
     def _fit(self, bars: pd.DataFrame) -> None:
         level = self._aligned(bars)[self._name("level")]
         require_rows(level, 2, f"{self.kind} regime fit (source {self.config.source!r})")
-        self.scaler = Scaler.fit(np.log(level).to_frame("log_level"))
+        self.scaler = Standardizer.fit(np.log(level).to_frame("log_level"))
 
     def _transform(self, bars: pd.DataFrame) -> pd.DataFrame:
         assert self.scaler is not None
@@ -132,7 +132,7 @@ class VixRegime(RegimeDetector):
         }
 
     def _load_fitted_state(self, state: dict[str, Any]) -> None:
-        self.scaler = Scaler.from_dict(state["scaler"])
+        self.scaler = Standardizer.from_dict(state["scaler"])
 
 
 def _clean_series(series: pd.Series, name: str) -> pd.Series:

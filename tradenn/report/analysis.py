@@ -22,6 +22,7 @@ from tradenn.report.diagnostics import variant_diagnostics
 from tradenn.runs import MAIN_VARIANT, prediction_column
 
 MAIN = MAIN_VARIANT
+DECISION_LAG = {"close": 1, "next_open": 2}
 BENCHMARK = "buy_and_hold"
 LABELS = {MAIN: "regime model", BENCHMARK: "buy & hold"}
 
@@ -37,7 +38,7 @@ class BootstrapSettings:
 
     n_boot: int = 1000
     method: stats.BootstrapMethod = "stationary"
-    block: int | None = None  # None: round(n ** (1/3))
+    block: int | None = None  # None: Politis–White, from each series
     level: float = 0.95
     seed: int = 0
 
@@ -96,10 +97,13 @@ def variants_of(predictions: pd.DataFrame, manifest_variants: list[str] | None) 
     return variants
 
 
-def check_predictions(predictions: pd.DataFrame, source: str) -> None:
+def check_predictions(predictions: pd.DataFrame, source: str, *, execution: str = "close") -> None:
     """Raise `RunError` unless the frame has what a backtest needs."""
-    needed = ["fold", "close", "target", "prediction"]
+    needed = ["fold", "close", "target", "prediction"] + (["open"] if execution == "next_open" else [])
     missing = [c for c in needed if c not in predictions.columns]
+    if missing == ["open"]:
+        raise RunError(f"{source}: has no open prices for execution next_open (a run written "
+                       "by tradenn 0.1); train it again, or use execution close")
     if missing:
         raise RunError(f"{source}: expected columns {needed}, missing {missing}")
     if len(predictions) < 3:
@@ -130,11 +134,14 @@ def analyze_predictions(
         state_labels: readable names of the states (keys may be strings, as in JSON).
         sensitivity: per variant, the ``theta_sensitivity`` record of ``metrics.json``.
     """
-    check_predictions(predictions, "predictions")
+    check_predictions(predictions, "predictions", execution=settings.execution)
     bootstrap = bootstrap or BootstrapSettings()
     variants = variants_of(predictions, variants)
     close = predictions["close"].astype("float64")
+    opens = predictions["open"].astype("float64") if "open" in predictions else None
     ppy = stats.periods_per_year(close.index)
+    # Bars between deciding a position and the return it earns being stamped.
+    lag = DECISION_LAG[settings.execution]
 
     results: dict[str, BacktestResult] = {}
     for variant in variants:
@@ -144,15 +151,18 @@ def analyze_predictions(
             leverage=settings.leverage, target_vol=settings.target_vol,
             vol_window=settings.vol_window, prices=close, periods_per_year=ppy,
         )
-        results[variant] = _backtest(close, positions, settings, ppy)
-    results[BENCHMARK] = _backtest(close, buy_and_hold(close), settings, ppy)
+        results[variant] = _backtest(close, opens, positions, settings, ppy)
+        if variant == MAIN:
+            other = _other_execution(close, opens, positions, settings, ppy)
+    results[BENCHMARK] = _backtest(close, opens, buy_and_hold(close), settings, ppy)
     benchmark_returns = results[BENCHMARK].returns
+    rf = settings.risk_free
 
     table = {}
     for name, result in results.items():
         row = stats.performance_summary(
             result.returns, positions=result.positions, turnover=result.turnover,
-            benchmark=benchmark_returns, periods=ppy,
+            benchmark=benchmark_returns, periods=ppy, risk_free=rf,
         )
         column = prediction_column(name)
         if column in predictions:
@@ -161,11 +171,17 @@ def analyze_predictions(
             row["ic_spearman"] = stats.information_coefficient(
                 predictions[column], predictions["target"], "spearman")
         table[name] = row
+    # DSR: each variant deflated by the run's variants as the trials (not buy-and-hold).
+    dsr = stats.deflated_sharpe_ratios({v: results[v].returns for v in variants},
+                                       periods=ppy, risk_free=rf)
+    for variant, value in dsr.items():
+        table[variant]["dsr"] = value
     frame = pd.DataFrame.from_dict(table, orient="index")
     frame.index.name = "strategy"
 
     boot = dict(periods=ppy, n_boot=bootstrap.n_boot, block=bootstrap.block,
-                method=bootstrap.method, level=bootstrap.level, seed=bootstrap.seed)
+                method=bootstrap.method, level=bootstrap.level, seed=bootstrap.seed,
+                risk_free=rf)
     sharpe_ci = {n: stats.bootstrap_sharpe_ci(r.returns, **boot) for n, r in results.items()}
     main = results[MAIN].returns
     differences = {
@@ -180,13 +196,14 @@ def analyze_predictions(
     theta = predictions[[c for c in predictions if c.startswith("theta_")]]
     theta_by_state = None
     if states is not None:
-        # The return stamped t was earned by the position decided at t-1: count it in the
-        # state that was known then.
-        decision_state = states.shift(1)
+        # The return stamped t was earned by the position decided at t-1 (t-2 when filled
+        # at the next open): count it in the state that was known then.
+        decision_state = states.shift(lag)
         for name, result in results.items():
             by_regime[name] = stats.stats_by_regime(
                 result.returns, decision_state, positions=result.positions,
                 turnover=result.turnover, benchmark=benchmark_returns, periods=ppy,
+                risk_free=rf,
             )
         if not theta.empty:
             theta_by_state = theta.groupby(states).mean()
@@ -196,20 +213,36 @@ def analyze_predictions(
         settings=settings, bootstrap=bootstrap, periods_per_year=ppy, results=results,
         stats=frame, sharpe_ci=sharpe_ci, differences=differences, regime_states=states,
         regime_source=source, by_regime=by_regime,
-        by_fold=_by_fold(results, folds, ppy), theta=theta,
+        by_fold=_by_fold(results, folds, ppy, lag, rf), theta=theta,
         regime_inputs=predictions[[c for c in predictions if c.startswith("regime_")]],
         theta_by_state=theta_by_state, folds=folds,
         state_labels={float(k): str(v) for k, v in (state_labels or {}).items()}
         if "state" in predictions else {},
+        extra={"other_execution": other},
         diagnostics=variant_diagnostics(predictions, {v: results[v] for v in variants},
                                         variants, sensitivity),
     )
 
 
-def _backtest(close: pd.Series, positions: pd.Series, settings: BacktestConfig,
-              ppy: float) -> BacktestResult:
+def _backtest(close: pd.Series, opens: pd.Series | None, positions: pd.Series,
+              settings: BacktestConfig, ppy: float, execution: str | None = None) -> BacktestResult:
     return run_backtest(close, positions, cost_bps=settings.cost_bps,
-                        slippage_bps=settings.slippage_bps, periods_per_year=ppy)
+                        slippage_bps=settings.slippage_bps, periods_per_year=ppy,
+                        execution=execution or settings.execution, open=opens,
+                        risk_free=settings.risk_free)
+
+
+def _other_execution(close: pd.Series, opens: pd.Series | None, positions: pd.Series,
+                     settings: BacktestConfig, ppy: float) -> dict[str, Any]:
+    """The regime model's Sharpe under the execution not chosen, so that a result that
+    exists only when filling at the very close the model read is visible."""
+    other = "next_open" if settings.execution == "close" else "close"
+    if other == "next_open" and opens is None:
+        return {"execution": other, "sharpe": None,
+                "note": "predictions.csv has no open column (a run from tradenn 0.1)"}
+    result = _backtest(close, opens, positions, settings, ppy, execution=other)
+    return {"execution": other,
+            "sharpe": stats.sharpe_ratio(result.returns, ppy, risk_free=settings.risk_free)}
 
 
 def regime_states(predictions: pd.DataFrame,
@@ -239,16 +272,17 @@ def regime_states(predictions: pd.DataFrame,
     return None, "the run has neither a state column nor a regime input to group by"
 
 
-def _by_fold(results: dict[str, BacktestResult], folds: pd.Series, ppy: float) -> pd.DataFrame:
+def _by_fold(results: dict[str, BacktestResult], folds: pd.Series, ppy: float,
+             lag: int = 1, risk_free: float = 0.0) -> pd.DataFrame:
     """Sharpe ratio and total return of each strategy within each fold's test span."""
-    # A return stamped t belongs to the fold that decided its position at t-1.
-    owner = folds.shift(1).fillna(folds.iloc[0]).astype(int)
+    # A return stamped t belongs to the fold that decided its position at t-lag.
+    owner = folds.shift(lag).fillna(folds.iloc[0]).astype(int)
     rows = []
     for fold, dates in owner.groupby(owner).groups.items():
         row: dict[tuple[str, str], float] = {}
         for name, result in results.items():
             r = result.returns.loc[dates]
-            row[("sharpe", name)] = stats.sharpe_ratio(r, ppy)
+            row[("sharpe", name)] = stats.sharpe_ratio(r, ppy, risk_free=risk_free)
             row[("total_return", name)] = stats.total_return(r)
         rows.append(pd.Series(row, name=int(fold)))
     frame = pd.DataFrame(rows)

@@ -122,6 +122,7 @@ def backtest_run(
     leverage: float | None = None,
     target_vol: float | None = None,
     vol_window: int | None = None,
+    execution: str | None = None,
     bootstrap: BootstrapSettings | None = None,
     write: bool = True,
 ) -> BacktestSummary:
@@ -133,7 +134,7 @@ def backtest_run(
     Args:
         run_dir: a run directory written by ``tradenn train``.
         cost_bps, sizing, long_only, slippage_bps, threshold, leverage, target_vol,
-            vol_window: overrides of `tradenn.config.BacktestConfig`.
+            vol_window, execution: overrides of `tradenn.config.BacktestConfig`.
         bootstrap: resampling of the confidence intervals (default: 1000 stationary-block
             resamples, seed 0).
         write: write ``backtest.json``, ``backtest_returns.csv`` and ``report.html`` into
@@ -151,10 +152,10 @@ def backtest_run(
     settings = resolve_settings(
         config.backtest, cost_bps=cost_bps, sizing=sizing, long_only=long_only,
         slippage_bps=slippage_bps, threshold=threshold, leverage=leverage,
-        target_vol=target_vol, vol_window=vol_window,
+        target_vol=target_vol, vol_window=vol_window, execution=execution,
     )
     predictions = run.predictions()
-    check_predictions(predictions, str(run.path / "predictions.csv"))
+    check_predictions(predictions, str(run.path / "predictions.csv"), execution=settings.execution)
     analysis = analyze_predictions(
         predictions, settings, variants=run.manifest.get("variants"), bootstrap=bootstrap,
         state_name=run.manifest.get("state_column") or config.regime.state,
@@ -207,6 +208,7 @@ def report_document(analysis: RunAnalysis, info: dict[str, Any]) -> dict[str, An
             for name, row in analysis.stats.iterrows()
         },
         "sharpe_differences": {k: ci.to_dict() for k, ci in analysis.differences.items()},
+        "other_execution": analysis.extra.get("other_execution"),
         "by_regime": {
             "source": analysis.regime_source,
             "state": None if analysis.regime_states is None else analysis.regime_states.name,

@@ -182,7 +182,8 @@ def rolling_sharpe_figure(analysis: RunAnalysis) -> Figure:
     fig, (ax,) = _figure(2.8)
     window = round(analysis.periods_per_year)
     for i, (name, result) in enumerate(analysis.results.items()):
-        rolling = stats.rolling_sharpe(result.returns, window, analysis.periods_per_year)
+        rolling = stats.rolling_sharpe(result.returns, window, analysis.periods_per_year,
+                                       risk_free=analysis.settings.risk_free)
         ax.plot(_dates(rolling.index), rolling.to_numpy(), label=label(name),
                 color=strategy_color(name, i), linewidth=1.5 if name == MAIN else 0.9,
                 zorder=3 if name == MAIN else 2)

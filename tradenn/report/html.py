@@ -239,11 +239,37 @@ def _settings(analysis: RunAnalysis) -> str:
         "direction": "long only" if s.long_only else "long / short",
         "leverage cap": f"{s.leverage:g}",
         "costs": f"{s.cost_bps:g} bp + {s.slippage_bps:g} bp slippage per unit traded",
-        "bootstrap": f"{b.method} blocks, {b.n_boot} resamples, seed {b.seed}",
+        "execution": EXECUTION_NAMES[s.execution],
+        "risk-free rate": f"{s.risk_free:.2%} a year",
+        "bootstrap": f"{b.method} blocks"
+        + (" (Politis–White length)" if b.block is None else f" of {b.block} bars")
+        + f", {b.n_boot} resamples, seed {b.seed}",
     }
-    return (_facts(facts) + '<p class="muted">A position decided at the close of t earns the '
-            "close-to-close return from t to t+1; costs are charged on each change of "
-            "position. Buy & hold is fully invested and pays the same costs on entry.</p>")
+    if s.execution == "next_open":
+        timing = ("A position decided at the close of t is filled at the open of t+1 and earns "
+                  "open-to-open returns until the next fill; costs are charged at the fills.")
+    else:
+        timing = ("A position decided at the close of t is filled at that close and earns the "
+                  "close-to-close return from t to t+1; costs are charged on each change of "
+                  "position.")
+    return (_facts(facts) + f'<p class="muted">{timing} Buy & hold is fully invested and pays '
+            f"the same costs on entry.</p>{_other_execution(analysis)}")
+
+
+EXECUTION_NAMES = {"close": "at the close the model read", "next_open": "at the next open"}
+
+
+def _other_execution(analysis: RunAnalysis) -> str:
+    """One sentence: the regime model's Sharpe had it been filled the other way."""
+    other = analysis.extra.get("other_execution")
+    if not other:
+        return ""
+    if other.get("sharpe") is None:
+        return f'<p class="muted">Sharpe filled {EXECUTION_NAMES[other["execution"]]}: not ' \
+               f'available ({esc(other.get("note", ""))}).</p>'
+    return (f'<p class="other-execution">Filled {EXECUTION_NAMES[other["execution"]]} instead, '
+            f"the regime model's Sharpe ratio would be <b>{num(other['sharpe'])}</b> "
+            f"(here: {num(analysis.stats.loc[MAIN, 'sharpe'])}).</p>")
 
 
 def _facts(facts: dict[str, Any]) -> str:
@@ -259,7 +285,7 @@ def _stats_tables(analysis: RunAnalysis) -> str:
         [swatch(n, i), signed(pct(r["total_return"], 0), r["total_return"]),
          signed(pct(r["cagr"]), r["cagr"]), pct(r["annual_volatility"]),
          signed(num(r["sharpe"]), r["sharpe"]), esc(sharpe_ci_text(analysis.sharpe_ci[n])),
-         num(r["psr"]), num(r["sortino"]), pct(r["max_drawdown"]),
+         num(r["psr"]), num(r.get("dsr")), num(r["sortino"]), pct(r["max_drawdown"]),
          whole(r["max_drawdown_periods"]), num(r["calmar"])]
         for i, (n, r) in enumerate(frame.iterrows())
     ]
@@ -272,7 +298,7 @@ def _stats_tables(analysis: RunAnalysis) -> str:
     ]
     return (
         table(["strategy", "total return", "CAGR", "volatility", "Sharpe", "Sharpe 95% CI",
-               "PSR", "Sortino", "max DD", "longest DD", "Calmar"],
+               "PSR", "DSR", "Sortino", "max DD", "longest DD", "Calmar"],
               risk, classes)
         + table(["strategy", "hit rate", "long / short / flat", "exposure",
                  "turnover / year", "trades",
@@ -280,9 +306,11 @@ def _stats_tables(analysis: RunAnalysis) -> str:
         + '<p class="muted">Max DD: worst peak-to-trough loss; longest DD: most bars spent '
         "below a previous peak. Sharpe CI: block bootstrap percentile interval. PSR: "
         "probability that the true Sharpe ratio exceeds 0 given skewness and kurtosis (Bailey &amp; López "
-        "de Prado). Hit rate: share of the periods in a position that earned a positive "
-        "return. Long / short / flat: share of days on each side; exposure: mean gross "
-        "position, long or short (100% for any always-invested sign strategy). Beta and alpha against buy &amp; hold. IC / rank IC: "
+        "de Prado). DSR: the PSR against the best Sharpe ratio expected by luck from as many "
+        "trials as the run has variants (Bailey &amp; López de Prado 2014). Hit rate: share of "
+        "the periods in a position that earned a positive return. Long / short / flat: share "
+        "of days on each side; exposure: mean gross position, long or short (100% for any "
+        "always-invested sign strategy). Beta and alpha against buy &amp; hold. IC / rank IC: "
         "Pearson / Spearman correlation of the prediction with the next return.</p>"
     )
 
