@@ -95,6 +95,36 @@ def train(
             _backtest(run.path)
 
 
+@app.command()
+def sweep(
+    spec: Annotated[Optional[Path], typer.Argument(help="A sweep file, e.g. configs/sweeps/demo.yaml.")] = None,  # noqa: UP045
+    address: Annotated[Optional[str], typer.Option(help="A Ray cluster: auto or HOST:PORT (default: a local Ray).")] = None,  # noqa: UP045
+    max_concurrent: Annotated[Optional[int], typer.Option(help="Trials running at once (default: the machine's cores; 1 runs them serially in this process).")] = None,  # noqa: UP045
+    resume: Annotated[Optional[Path], typer.Option(help="Finish this sweep directory.")] = None,  # noqa: UP045
+    sweeps_dir: Annotated[Path, typer.Option(help="Where sweep directories go.")] = Path("sweeps"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Run every combination of a grid of config overrides as a trial; rank them fairly."""
+    with _user_errors():
+        from tradenn.errors import ConfigError
+        from tradenn.sweeps.runner import run_sweep
+
+        if (spec is None) == (resume is None):
+            raise ConfigError("give a sweep file, or --resume SWEEP_DIR (not both)")
+        if max_concurrent is None:
+            max_concurrent = os.cpu_count() or 1
+        result, summary = run_sweep(spec, sweeps_dir=sweeps_dir, resume=resume,
+                                    max_concurrent=max_concurrent, address=address, quiet=quiet)
+        failed = result.manifest.get("failed", [])
+        typer.echo(f"sweep complete: {result.path} ({summary['completed']} of "
+                   f"{summary['trials']} trials, {len(failed)} failed)")
+        if summary["best"] is not None:
+            pbo = "n/a" if summary["pbo"] is None else f"{summary['pbo']:.2f}"
+            typer.echo(f"best trial {summary['best']}: DSR {summary['dsr_best']:.2f} given "
+                       f"{summary['completed']} trials; PBO {pbo}")
+        typer.echo(f"results: {result.path / 'results.csv'}; report: {result.path / 'report.html'}")
+
+
 @app.command("backtest")
 def backtest_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `tradenn train`.")],

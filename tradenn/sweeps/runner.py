@@ -180,3 +180,22 @@ def execute_sweep(sweep: SweepRun, *, max_concurrent: int = 1, address: str | No
     sweep.manifest["failed"] = failed
     sweep.save()
     return sweep
+
+
+def run_sweep(spec_path: str | Path | None = None, *, sweeps_dir: str | Path = "sweeps",
+              resume: str | Path | None = None, max_concurrent: int = 1,
+              address: str | None = None, quiet: bool = False) -> tuple[SweepRun, dict[str, Any]]:
+    """Validate, run (or finish) a sweep, then write its verdict.
+
+    Returns the sweep and the verdict's summary (best trial, its DSR, PBO).
+    """
+    from tradenn.sweeps.progress import SweepProgress
+    from tradenn.sweeps.verdict import sweep_verdict
+
+    sweep = prepare_sweep(spec_path, sweeps_dir=sweeps_dir, resume=resume)
+    progress = SweepProgress(quiet=quiet)
+    try:
+        execute_sweep(sweep, max_concurrent=max_concurrent, address=address, progress=progress)
+    finally:
+        progress.stop()
+    return sweep, sweep_verdict(sweep.path)
