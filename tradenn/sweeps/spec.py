@@ -67,8 +67,9 @@ def trial_id(grid_values: dict[str, Any]) -> str:
     """``SPY-hmm-tanh-3f2a1c``: the values, readable, then a hash that makes it unique."""
     canonical = json.dumps(grid_values, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:6]
-    words = [re.sub(r"[^A-Za-z0-9.]+", "", json.dumps(v) if not isinstance(v, str) else v)[:12]
-             for v in grid_values.values()]
+    # Each value as at most its last 12 letters, digits and dots (a path keeps its name).
+    words = [re.sub(r"[^A-Za-z0-9.]+", ".", v if isinstance(v, str) else json.dumps(v))
+             .strip(".")[-12:].strip(".") for v in grid_values.values()]
     return "-".join([w for w in words if w] + [digest])
 
 
