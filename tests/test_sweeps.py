@@ -126,3 +126,31 @@ def test_ray_runs_give_the_serial_results(tmp_path, finished):
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     manifest = json.loads((ray_sweep.path / "sweep.json").read_text())
     assert manifest["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_mlflow_logs_the_sweep_and_its_trials_to_a_file_store(finished, tmp_path, monkeypatch):
+    """`tradenn sweep --resume DIR --mlflow STORE`, then read the store back with MLflow."""
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    sweep, _ = finished
+    store = tmp_path / "mlruns"
+    result = subprocess.run(
+        [sys.executable, "-m", "tradenn", "sweep", "--resume", str(sweep.path), "--quiet",
+         "--mlflow", str(store)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "mlflow run" in result.stdout
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # reading it back, as tradenn does
+    client = MlflowClient(store.resolve().as_uri())
+    experiment = client.get_experiment_by_name("tradenn")
+    runs = client.search_runs([experiment.experiment_id])
+    parent = next(r for r in runs if r.info.run_name == sweep.path.name)
+    (trial,) = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert trial.data.params["train.epochs"] == "1"
+    assert trial.data.params["data.source"] == "SPY"
+    assert -5 < trial.data.metrics["regime.sharpe"] < 5
+    assert [a.path for a in client.list_artifacts(trial.info.run_id)] == ["report.html"]
+    assert "dsr_best" in parent.data.metrics

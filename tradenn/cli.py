@@ -29,6 +29,13 @@ app = typer.Typer(
 data_app = typer.Typer(no_args_is_help=True, help="Check and fetch market data.")
 app.add_typer(data_app, name="data")
 
+# `--mlflow` alone logs to ./mlruns; `--mlflow URI` to that store.
+MlflowOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--mlflow", is_flag=False, flag_value="./mlruns", metavar="[URI]",
+                 help="Log to MLflow (default store ./mlruns; needs the mlflow extra)."),
+]
+
 SetOption = Annotated[
     Optional[list[str]],  # noqa: UP045 - typer needs Optional here
     typer.Option("--set", help="Override a config value: key.path=value (repeatable)."),
@@ -71,6 +78,7 @@ def train(
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted run directory.")] = None,  # noqa: UP045
     backtest: Annotated[bool, typer.Option("--backtest", help="Backtest the run when training ends.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Train an experiment walk-forward and write a run directory."""
     with _user_errors():
@@ -91,8 +99,12 @@ def train(
 
             run = train_run(experiment_config, runs_dir=runs_dir, quiet=quiet)
         typer.echo(f"run complete: {run.path}")
-        if backtest:
+        if backtest or mlflow:
             _backtest(run.path)
+        if mlflow:
+            from tradenn.tracking import log_run
+
+            typer.echo(f"mlflow run {log_run(run.path, mlflow)} in {mlflow}")
 
 
 @app.command()
@@ -103,6 +115,7 @@ def sweep(
     resume: Annotated[Optional[Path], typer.Option(help="Finish this sweep directory.")] = None,  # noqa: UP045
     sweeps_dir: Annotated[Path, typer.Option(help="Where sweep directories go.")] = Path("sweeps"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Run every combination of a grid of config overrides as a trial; rank them fairly."""
     with _user_errors():
@@ -123,6 +136,10 @@ def sweep(
             typer.echo(f"best trial {summary['best']}: DSR {summary['dsr_best']:.2f} given "
                        f"{summary['completed']} trials; PBO {pbo}")
         typer.echo(f"results: {result.path / 'results.csv'}; report: {result.path / 'report.html'}")
+        if mlflow:
+            from tradenn.tracking import log_sweep
+
+            typer.echo(f"mlflow run {log_sweep(result.path, summary, mlflow)} in {mlflow}")
 
 
 @app.command("backtest")
