@@ -201,7 +201,8 @@ def _load_ticker(
                 )
             return read_bars_file(path, allow_missing_volume=allow_missing_volume, interval=interval)
         where = BUNDLED_DIR / "intraday" if is_intraday(interval) else BUNDLED_DIR
-        tried.append(f"no bundled {interval} file for {ticker} in {where}")
+        what = "" if interval == "1d" else f"{interval} "
+        tried.append(f"no bundled {what}file for {ticker} in {where}")
     raise DataError(f"cannot load ticker {ticker!r}: " + "; ".join(tried))
 
 

@@ -15,6 +15,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from tradenn.frequency import is_intraday_index
+
 TRADING_DAYS = 252  # daily bars per year: annualizes volatilities here and in the regimes
 
 
@@ -58,7 +60,7 @@ def volatility_w(
 def session_starts(index: pd.DatetimeIndex) -> np.ndarray:
     """True on the first bar of each session: after a break longer than 1.5 times the
     typical spacing (a night, a weekend). Every bar of daily data starts a session."""
-    if len(index) < 2:
+    if not is_intraday_index(index):
         return np.ones(len(index), dtype=bool)
     steps = np.diff(index.to_numpy())
     typical = np.median(steps)
