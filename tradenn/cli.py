@@ -262,9 +262,14 @@ def data_check(path: Annotated[Path, typer.Argument(help="A CSV or Parquet file 
         if not check.usable:
             raise DataError(str(check.error))
         typer.echo(f"{path}: {check.rows} rows from {check.first} to {check.last}")
-        typer.echo(f"gaps over 4 calendar days: {len(check.gaps)}")
-        for before, after, days in check.gaps:
-            typer.echo(f"  {before} -> {after} ({days} days)")
+        if check.spacing is None:
+            typer.echo(f"gaps over 4 calendar days: {len(check.gaps)}")
+        else:
+            typer.echo(f"bars every {check.spacing}; gaps beyond the recurring nights and "
+                       f"weekends: {len(check.gaps)}")
+        unit = "days" if check.spacing is None else "bar spacings"
+        for before, after, length in check.gaps:
+            typer.echo(f"  {before} -> {after} ({length} {unit})")
         typer.echo("usable" + (f", with {len(check.warnings)} warning(s)" if check.warnings else ""))
 
 
@@ -273,13 +278,14 @@ def data_fetch(
     ticker: Annotated[str, typer.Argument(help="A Yahoo ticker such as SPY.")],
     start: Annotated[Optional[str], typer.Option(help="First date (YYYY-MM-DD).")] = None,  # noqa: UP045
     end: Annotated[Optional[str], typer.Option(help="Last date (YYYY-MM-DD), inclusive.")] = None,  # noqa: UP045
+    interval: Annotated[str, typer.Option(help="Bar interval: 1d, 1wk, 1h, 30m, 15m, 5m, 1m.")] = "1d",
 ) -> None:
-    """Download daily bars with yfinance into the on-disk cache."""
+    """Download bars with yfinance into the on-disk cache (keyed by ticker and interval)."""
     with _user_errors():
-        from tradenn.data import default_cache_dir, fetch_yfinance
+        from tradenn.data import cache_path, fetch_yfinance
 
-        bars = fetch_yfinance(ticker, start, end)
+        bars = fetch_yfinance(ticker, start, end, interval=interval)
         typer.echo(
-            f"{ticker}: {len(bars)} bars from {bars.index[0].date()} to {bars.index[-1].date()} "
-            f"cached in {default_cache_dir() / (ticker + '.parquet')}"
+            f"{ticker}: {len(bars)} {interval} bars from {bars.index[0]} to {bars.index[-1]} "
+            f"cached in {cache_path(ticker, interval)}"
         )

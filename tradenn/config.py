@@ -23,8 +23,11 @@ ActivationName = Literal["scaled_relu", "leaky_relu", "sigmoid", "tanh", "swish"
 MappingKind = Literal["fixed", "affine", "per_state", "constant"]
 FeatureName = Literal[
     "log_return", "return_5", "return_21", "volatility_21", "range", "gap", "volume_z",
-    "close_ma_ratio",
+    "close_ma_ratio", "return_w", "volatility_w", "session_gap", "time_of_day_sin",
+    "time_of_day_cos",
 ]
+# Bar intervals (tradenn.frequency.INTERVALS; kept here so a config never imports pandas).
+BarInterval = Literal["1d", "1wk", "1h", "30m", "15m", "5m", "1m"]
 Ablation = Literal["no_regime", "shuffled_regime"]
 Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
 Execution = Literal["close", "next_open"]
@@ -47,6 +50,9 @@ class DataConfig(Strict):
     provider: Literal["auto", "cache", "yfinance", "bundled"] = "bundled"
     start: dt.date | None = None
     end: dt.date | None = None
+    interval: BarInterval = "1d"  # intraday bars keep their timestamps
+    # Annualization of every statistic, feature and regime; None: inferred from the bars.
+    bars_per_year: Annotated[float, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _start_before_end(self) -> DataConfig:
@@ -58,6 +64,7 @@ class DataConfig(Strict):
 class FeaturesConfig(Strict):
     window: PositiveInt = 20
     horizon: PositiveInt = 1
+    lookback: PositiveInt = 21  # the w of return_w and volatility_w, in bars
     columns: list[FeatureName] = Field(
         default_factory=lambda: ["log_return", "return_5", "return_21", "volatility_21", "range"],
         min_length=1,

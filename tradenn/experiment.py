@@ -22,6 +22,7 @@ from tradenn.config import ExperimentConfig
 from tradenn.data import bars_hash, load_bars
 from tradenn.errors import RunError, TradennError
 from tradenn.files import write_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
+from tradenn.frequency import resolve_bars_per_year
 from tradenn.progress import Progress
 from tradenn.regimes import build_regime
 from tradenn.runs import (
@@ -59,14 +60,17 @@ class Experiment:
     bars: pd.DataFrame
     panel: Panel
     folds: list[Fold]
+    bars_per_year: float  # data.bars_per_year, or what the bars imply
 
     @classmethod
     def prepare(cls, config: ExperimentConfig) -> Experiment:
         data = config.data
-        bars = load_bars(data.source, data.start, data.end, provider=data.provider)
-        panel = Panel.from_bars(bars, config)
+        bars = load_bars(data.source, data.start, data.end, provider=data.provider,
+                         interval=data.interval)
+        bars_per_year = resolve_bars_per_year(bars.index, data.bars_per_year)
+        panel = Panel.from_bars(bars, config, bars_per_year=bars_per_year)
         folds = make_folds(len(panel.dates), config.walk_forward, horizon=config.features.horizon)
-        return cls(config, bars, panel, folds)
+        return cls(config, bars, panel, folds, bars_per_year)
 
     def data_record(self) -> dict[str, Any]:
         return {
@@ -76,6 +80,8 @@ class Experiment:
             "end": str(self.bars.index[-1].date()),
             "rows": len(self.bars),
             "hash": bars_hash(self.bars),
+            "interval": self.config.data.interval,
+            "bars_per_year": self.bars_per_year,
         }
 
     def bar_row(self, fold_row: int) -> int:
@@ -189,7 +195,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     # the model (a rolling window does not start at bar 0).
     regime = build_regime(config.regime)
     window = slice(experiment.bar_row(fold.train_start), experiment.bar_row(fold.train_end))
-    regime.fit(experiment.bars.iloc[window])
+    regime.fit(experiment.bars.iloc[window], bars_per_year=experiment.bars_per_year)
     regime_frame = regime.transform(experiment.bars)
     model_regime = regime_frame[regime.model_columns]
     # For the report's per-regime tables (the last fold's names; saved with the fold).
