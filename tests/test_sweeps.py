@@ -108,14 +108,22 @@ def test_resume_of_a_finished_sweep_trains_nothing(finished, monkeypatch):
         [r["status"] for r in sweep.manifest["trials"]]
 
 
+TWO_CELLS = {"data.source": ["SPY"], "model.lstm_activation": ["tanh", "swish"]}
+
+
+@pytest.fixture(scope="module")
+def on_ray(tmp_path_factory):
+    """The two-trial sweep run two at a time on a local Ray."""
+    root = tmp_path_factory.mktemp("ray")
+    return run_sweep(spec_file(root, grid=TWO_CELLS), sweeps_dir=root / "sweeps",
+                     max_concurrent=2, quiet=True)
+
+
 @pytest.mark.slow
-def test_ray_runs_give_the_serial_results(tmp_path, finished):
+def test_ray_runs_give_the_serial_results(finished, on_ray):
     """Two trials at once on a local Ray: the same predictions as trials run in-process."""
     serial, _ = finished
-    path = spec_file(tmp_path, grid={"data.source": ["SPY"],
-                                     "model.lstm_activation": ["tanh", "swish"]})
-    ray_sweep, summary = run_sweep(path, sweeps_dir=tmp_path / "sweeps", max_concurrent=2,
-                                   quiet=True)
+    ray_sweep, summary = on_ray
     assert [r["status"] for r in ray_sweep.manifest["trials"]] == ["complete", "complete"]
     assert summary["pbo"] is not None and summary["pbo_partitions"] == 16
     spy = next(r for r in serial.manifest["trials"] if r["grid"]["data.source"] == "SPY")
@@ -126,6 +134,48 @@ def test_ray_runs_give_the_serial_results(tmp_path, finished):
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     manifest = json.loads((ray_sweep.path / "sweep.json").read_text())
     assert manifest["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_to_the_uninterrupted_results(tmp_path, on_ray):
+    """kill -9 the sweep once its first trial is done; --resume finishes the rest and the
+    verdict equals the one of the sweep that was never interrupted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    reference, _ = on_ray
+    path = spec_file(tmp_path, grid=TWO_CELLS)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tradenn", "sweep", str(path), "--max-concurrent", "1",
+         "--quiet", "--sweeps-dir", str(tmp_path / "sweeps")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        manifests = list((tmp_path / "sweeps").glob("*/sweep.json"))
+        if manifests:
+            try:
+                statuses = [r["status"] for r in json.loads(manifests[0].read_text())["trials"]]
+            except json.JSONDecodeError:  # never half-written: atomic, but be safe
+                statuses = []
+            if "complete" in statuses:
+                break
+        assert process.poll() is None, "the sweep ended before it could be killed"
+        time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    (killed,) = (tmp_path / "sweeps").iterdir()
+    assert not (killed / "results.csv").exists()
+    resumed, _ = run_sweep(resume=killed, quiet=True)
+    columns = lambda frame: frame.drop(columns="wall_seconds").sort_index()  # noqa: E731
+    pd.testing.assert_frame_equal(
+        columns(pd.read_csv(killed / "results.csv", index_col="trial")),
+        columns(pd.read_csv(reference.path / "results.csv", index_col="trial")))
+    for record in resumed.manifest["trials"]:
+        pd.testing.assert_frame_equal(
+            pd.read_csv(killed / "trials" / record["id"] / "predictions.csv"),
+            pd.read_csv(reference.path / "trials" / record["id"] / "predictions.csv"))
 
 
 @pytest.mark.slow
