@@ -18,6 +18,7 @@ from tradenn.layers import (
     MAPPINGS,
     AffineMapping,
     ConstantMapping,
+    DefaultMapping,
     FixedMapping,
     PerStateMapping,
     RegimeActivation,
@@ -103,6 +104,24 @@ def test_constant_mapping_ignores_regime_values_but_keeps_shape():
     np.testing.assert_allclose(theta, np.broadcast_to(_softplus(g.logit.numpy()), theta.shape),
                                rtol=1e-6)
     np.testing.assert_array_equal(_np(g(r * 100 + np.nan)), theta)
+
+
+@pytest.mark.parametrize("family", ["tanh", "leaky_relu", "swish", "sigmoid"])
+def test_default_mapping_is_the_family_default_and_learns_nothing(family):
+    rng = np.random.default_rng(7)  # its own: the module RNG feeds later tests
+    g = DefaultMapping(family, size=4)
+    r = rng.normal(size=(3, 7, 2)).astype("float32")
+    g.build(r.shape)
+    assert not g.weights and g.compute_output_shape(r.shape) == (3, 7, 1)
+    theta = _np(g(r * 100 + np.nan))
+    np.testing.assert_array_equal(theta, np.full((3, 7, 1), activations.get_activation(family).default,
+                                                 "float32"))
+    layer = RegimeActivation(family, mapping="default", per_unit=True)
+    x = rng.normal(size=(5, 4)).astype("float32")
+    spec = activations.get_activation(family)
+    regime = rng.normal(size=(5, 2)).astype("float32")
+    np.testing.assert_allclose(_np(layer(x, regime)), _np(spec.fn(x, spec.default)),
+                               rtol=1e-6)
 
 
 def test_mapping_errors_name_the_input():

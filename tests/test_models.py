@@ -8,8 +8,8 @@ import pytest
 
 from tradenn.config import MappingConfig, ModelConfig
 from tradenn.errors import ConfigError
-from tradenn.layers import RegimeActivation, RegimeLSTM
-from tradenn.models import build_model, predict_theta, regime_layers
+from tradenn.layers import FiLM, RegimeActivation, RegimeLSTM
+from tradenn.models import build_model, conditioned_layers, predict_theta, regime_layers
 
 WINDOW, FEATURES = 10, 3
 
@@ -78,6 +78,78 @@ def test_no_regime_uses_constant_mappings_and_ignores_regime():
     regime_model = _build(config)
     _set_random_weights(regime_model)
     assert not np.allclose(regime_model.predict(a, verbose=0), regime_model.predict(b, verbose=0))
+
+
+def _regime_changes_output(model: keras.Model) -> bool:
+    a, b = _inputs(6, seed=0), _inputs(6, seed=1)
+    b["window"] = a["window"]  # same windows, different regimes
+    return not np.allclose(model.predict(a, verbose=0), model.predict(b, verbose=0))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "dense"])
+def test_regime_input_appends_the_regime_to_every_step_at_default_theta(kind):
+    config = ModelConfig(kind=kind, lstm_units=[6], dense_units=[5], activation="leaky_relu")
+    model = _build(config, variant="regime_input", n_regime=2)
+    # The first layer sees the features and the regime columns at every step.
+    joined = model.get_layer("window_with_regime")
+    assert tuple(joined.output.shape) == (None, WINDOW, FEATURES + 2)
+    probe = keras.Model(model.inputs, joined.output)
+    inputs = _inputs(4)
+    seen = probe.predict(inputs, verbose=0)
+    np.testing.assert_array_equal(seen[..., :FEATURES], inputs["window"])
+    np.testing.assert_array_equal(seen[..., FEATURES:],
+                                  np.repeat(inputs["regime"][:, None, :], WINDOW, axis=1))
+    if kind == "lstm":
+        assert tuple(model.get_layer("lstm_0").cell.kernel.shape) == (FEATURES + 2, 4 * 6)
+    else:
+        assert tuple(model.get_layer("dense_0_linear").kernel.shape) == (WINDOW * (FEATURES + 2), 5)
+    # Every θ is its family's default, nothing conditioned, nothing learned for θ.
+    assert {layer.mapping for layer in regime_layers(model)} == {"default"}
+    assert conditioned_layers(model) == [] and predict_theta(model, inputs) == {}
+    thetas = model.get_layer("dense_0").theta(inputs["regime"])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(thetas), 0.2, rtol=1e-6)
+    assert not any(isinstance(layer, FiLM) for layer in model.layers)
+    _set_random_weights(model)
+    assert _regime_changes_output(model)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "dense"])
+def test_film_modulates_each_hidden_layer_and_has_no_conditioned_activation(kind):
+    config = ModelConfig(kind=kind, lstm_units=[6, 4], dense_units=[5, 3])
+    model = _build(config, variant="film")
+    films = [layer.name for layer in model.layers if isinstance(layer, FiLM)]
+    hidden = (["lstm_0", "lstm_1"] if kind == "lstm" else []) + ["dense_0", "dense_1"]
+    assert films == [f"{name}_film" for name in hidden]
+    assert {layer.mapping for layer in regime_layers(model)} == {"default"}
+    assert conditioned_layers(model) == [] and predict_theta(model, _inputs(3)) == {}
+    # The window's features are all the first layer sees.
+    first = model.get_layer("lstm_0").cell.kernel if kind == "lstm" else \
+        model.get_layer("dense_0_linear").kernel
+    assert first.shape[0] == (FEATURES if kind == "lstm" else WINDOW * FEATURES)
+    # FiLM starts as the identity (γ = 1, β = 0): the regime has no effect yet, even with
+    # every other weight random; once FiLM's weights move, it has.
+    rng = np.random.default_rng(2)
+    for layer in model.layers:
+        if not isinstance(layer, FiLM):
+            for w in layer.weights:
+                w.assign(rng.normal(scale=0.3, size=w.shape).astype("float32"))
+    assert not _regime_changes_output(model)
+    _set_random_weights(model)
+    assert _regime_changes_output(model)
+
+
+def test_regime_model_reports_theta_and_controls_do_not(tmp_path):
+    config = ModelConfig()
+    inputs = _inputs(5)
+    for variant, expected in (("regime", {"lstm_0.candidate", "lstm_0.cell", "dense_0"}),
+                              ("no_regime", set()), ("regime_input", set()), ("film", set())):
+        model = _build(config, variant=variant)
+        path = tmp_path / f"{variant}.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path, safe_mode=True)
+        assert set(predict_theta(loaded, inputs)) == expected, variant
+        np.testing.assert_array_equal(loaded.predict(inputs, verbose=0),
+                                      model.predict(inputs, verbose=0))
 
 
 def test_same_seed_same_weights_other_seed_other_weights():
@@ -173,4 +245,4 @@ def test_trains_on_spy_and_theta_follows_the_volatility_regime():
         assert theta.shape == (len(windows),)
         # An affine θ in one regime column is monotone in it: |corr| = 1 unless it is flat.
         assert abs(np.corrcoef(theta, regime[:, 0])[0, 1]) > 0.99, name
-        assert np.ptp(thetas["no_regime"][name]) == 0.0
+    assert thetas["no_regime"] == {}  # no conditioned activation, no θ column

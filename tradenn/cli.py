@@ -169,6 +169,8 @@ def _backtest(run_dir: Path, **options: object) -> None:
 
     summary = backtest_run(run_dir, **options)
     _print_table(summary.table())
+    for finding in summary.analysis.diagnostics.get("findings", []):
+        typer.echo(f"- {finding}")
     other = summary.analysis.extra.get("other_execution") or {}
     if other.get("sharpe") is not None:
         typer.echo(f"execution: {summary.analysis.settings.execution}; the regime model's Sharpe "
@@ -177,7 +179,7 @@ def _backtest(run_dir: Path, **options: object) -> None:
 
 
 # Columns shown as percentages (value: decimals); everything else as a plain number.
-_PERCENT = {"CAGR": 1, "vol": 1, "max DD": 1, "share": 1, "ann_volatility": 1, "mean_return": 3}
+_PERCENT = {"CAGR": 1, "vol": 1, "max DD": 1, "long": 0, "share": 1, "ann_volatility": 1, "mean_return": 3}
 
 
 def _print_table(frame) -> None:  # a pandas DataFrame

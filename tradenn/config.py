@@ -20,7 +20,7 @@ from tradenn.errors import ConfigError
 # Names kept here (not imported from `activations` / `regimes`) so that reading a config
 # never imports TensorFlow; tests check that they match the registries.
 ActivationName = Literal["scaled_relu", "leaky_relu", "sigmoid", "tanh", "swish", "elu"]
-MappingKind = Literal["fixed", "affine", "per_state", "constant"]
+MappingKind = Literal["fixed", "affine", "per_state", "constant", "default"]
 FeatureName = Literal[
     "log_return", "return_5", "return_21", "volatility_21", "range", "gap", "volume_z",
     "close_ma_ratio", "return_w", "volatility_w", "session_gap", "time_of_day_sin",
@@ -28,7 +28,7 @@ FeatureName = Literal[
 ]
 # Bar intervals (tradenn.frequency.INTERVALS; kept here so a config never imports pandas).
 BarInterval = Literal["1d", "1wk", "1h", "30m", "15m", "5m", "1m"]
-Ablation = Literal["no_regime", "shuffled_regime"]
+Ablation = Literal["no_regime", "shuffled_regime", "regime_input", "film"]
 Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
 Execution = Literal["close", "next_open"]
 

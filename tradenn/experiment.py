@@ -21,7 +21,13 @@ import pandas as pd
 from tradenn.config import ExperimentConfig
 from tradenn.data import bars_hash, load_bars
 from tradenn.errors import RunError, TradennError
-from tradenn.files import write_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
+from tradenn.files import (
+    read_json,
+    write_atomic,
+    write_csv_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from tradenn.frequency import resolve_bars_per_year
 from tradenn.progress import Progress
 from tradenn.regimes import build_regime
@@ -186,7 +192,7 @@ def _mark_current_fold(run: Run, status: str) -> None:
 def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress) -> None:
     # TensorFlow is imported here, not at module level, so `tradenn --help` stays instant.
     from tradenn.models import predict_theta
-    from tradenn.training import fit_model, predict
+    from tradenn.training import fit_model, predict, regime_sensitivity
 
     config = experiment.config
     fold_dir = _fold_dir(run, fold)
@@ -214,6 +220,11 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     out["target"] = experiment.panel.target.reindex(test.dates)
     histories = []
     thetas: list[dict[str, np.ndarray]] = []
+    # θ sensitivity: per variant and seed, how the standardized prediction moves when the
+    # regime input is replaced by its training mean.
+    scaled_predictions: dict[str, list[np.ndarray]] = {}
+    shifts: dict[str, list[np.ndarray]] = {}
+    regime_mean = np.nanmean(train.regime, axis=0)
     n_folds = len(experiment.folds)
     for variant in variants(config):
         for seed in config.train.seeds:
@@ -228,6 +239,9 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
             progress.end_model(len(result.history), float(result.history["val_loss"].min()))
             scaled = predict(result.model, test_v)
             out[prediction_column(variant, seed)] = scalers.target.inverse(scaled)
+            scaled_predictions.setdefault(variant, []).append(scaled)
+            shifts.setdefault(variant, []).append(
+                regime_sensitivity(result.model, test_v, regime_mean))
             if variant == MAIN_VARIANT:
                 thetas.append(predict_theta(result.model, test_v.inputs()))
             result.model.save(fold_dir / f"{variant}_seed{seed}.keras")
@@ -244,10 +258,48 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     if regime.state_column is not None:
         out["state"] = regime_frame[regime.state_column].reindex(test.dates)
 
+    sensitivity = {
+        variant: theta_sensitivity(
+            np.mean(scaled_predictions[variant], axis=0), np.mean(shifts[variant], axis=0),
+            float(np.atleast_1d(scalers.target.std)[0]))
+        for variant in variants(config)
+    }
+    write_json_atomic(fold_dir / SENSITIVITY, sensitivity)
     write_json_atomic(fold_dir / "scalers.json", scalers.to_dict())
     write_json_atomic(fold_dir / "regime.json", regime.to_dict())
     write_csv_atomic(fold_dir / "history.csv", pd.concat(histories).set_index("fold"))
     write_csv_atomic(fold_dir / "predictions.csv", _ordered(out, config))
+
+
+SENSITIVITY = "sensitivity.json"
+
+
+def theta_sensitivity(prediction: np.ndarray, shift: np.ndarray, target_std: float) -> dict[str, Any]:
+    """Summary of how a (seed-averaged) prediction moves with the regime input.
+
+    Args:
+        prediction: the standardized prediction on the test rows.
+        shift: ``prediction`` minus the prediction with the regime input replaced by its
+            training mean (`tradenn.training.regime_sensitivity`), standardized.
+        target_std: the target scaler's standard deviation (standardized -> return units).
+
+    Returns:
+        ``mean_abs_shift`` (return units), ``relative`` (mean |shift| over the prediction's
+        standard deviation: 0 when the regime is ignored), ``sign_changes`` (share of rows
+        whose predicted direction, hence a sign position, flips), ``rows``.
+    """
+    known = np.isfinite(prediction) & np.isfinite(shift)
+    p, d = prediction[known], shift[known]
+    if len(p) == 0:
+        return {"mean_abs_shift": None, "relative": None, "sign_changes": None, "rows": 0}
+    spread = float(np.std(p))
+    mean_abs = float(np.mean(np.abs(d)))
+    return {
+        "mean_abs_shift": mean_abs * target_std,
+        "relative": mean_abs / spread if spread > 0 else 0.0,
+        "sign_changes": float(np.mean(np.sign(p) != np.sign(p - d))),
+        "rows": int(len(p)),
+    }
 
 
 def _ordered(frame: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
@@ -266,10 +318,32 @@ def _finish(run: Run, experiment: Experiment) -> None:
     history = pd.concat(pd.read_csv(d / "history.csv") for d in fold_dirs)
     write_csv_atomic(run.path / "predictions.csv", predictions)
     write_csv_atomic(run.path / "history.csv", history.set_index("fold"))
-    write_json_atomic(run.path / "metrics.json", prediction_metrics(predictions, variants(config)))
+    metrics = prediction_metrics(predictions, variants(config))
+    _add_sensitivity(metrics, fold_dirs)
+    write_json_atomic(run.path / "metrics.json", metrics)
     last = fold_dirs[-1] / f"{MAIN_VARIANT}_seed{config.train.seeds[0]}.keras"
     write_atomic(run.path / "model.keras", lambda tmp: shutil.copyfile(last, tmp))
     run.mark(COMPLETE, error=None)
+
+
+def _add_sensitivity(metrics: dict[str, Any], fold_dirs: list[Path]) -> None:
+    """``metrics[variant]["theta_sensitivity"]``: per fold, and the row-weighted mean."""
+    per_fold = {}
+    for index, fold_dir in enumerate(fold_dirs):
+        path = fold_dir / SENSITIVITY
+        if path.is_file():  # a fold finished before sensitivity existed has none
+            per_fold[index] = read_json(path)
+    if not per_fold:
+        return
+    for variant, record in metrics.items():
+        folds = {i: f[variant] for i, f in per_fold.items() if variant in f}
+        rows = np.array([f["rows"] for f in folds.values()], dtype=float)
+        summary: dict[str, Any] = {"folds": folds}
+        for key in ("mean_abs_shift", "relative", "sign_changes"):
+            values = np.array([np.nan if f[key] is None else f[key] for f in folds.values()])
+            ok = np.isfinite(values) & (rows > 0)
+            summary[key] = float(np.average(values[ok], weights=rows[ok])) if ok.any() else None
+        record["theta_sensitivity"] = summary
 
 
 def prediction_metrics(predictions: pd.DataFrame, names: list[str]) -> dict[str, Any]:

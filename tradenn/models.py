@@ -5,6 +5,17 @@ returns ``(batch, 1)``, the predicted standardized next-period return (linear ou
 Layer names are fixed so that θ columns read the same in every run: ``lstm_0``,
 ``lstm_1``... for the recurrent layers, ``dense_0``... for the regime activations after the
 Dense layers (the Dense layers themselves are ``dense_0_linear``...), ``output``.
+
+Variants (one architecture, the regime routed differently):
+
+=============  ==================================================================
+regime         θ = g(regime) in every activation (the model under study)
+no_regime      every θ a learned constant; the regime input is ignored
+regime_input   every θ at its family default; the regime appended to the features
+               of every window step (``window_with_regime``)
+film           every θ at its family default; each hidden layer's output modulated
+               by FiLM, h ↦ γ(r) ⊙ h + β(r) (``lstm_0_film``, ``dense_0_film``...)
+=============  ==================================================================
 """
 
 from __future__ import annotations
@@ -17,9 +28,10 @@ from keras import ops
 
 from tradenn.config import ModelConfig
 from tradenn.errors import ConfigError
-from tradenn.layers import RegimeActivation, RegimeLSTM
+from tradenn.layers import UNCONDITIONED, FiLM, RegimeActivation, RegimeLSTM
 
-Variant = Literal["regime", "no_regime"]
+Variant = Literal["regime", "no_regime", "regime_input", "film"]
+VARIANTS = ("regime", "no_regime", "regime_input", "film")
 
 
 class _Seeds:
@@ -54,8 +66,11 @@ def build_model(
         window: time steps per input window.
         n_features: features per time step.
         n_regime: width R of the regime input.
-        variant: ``"regime"``, or ``"no_regime"`` to replace every mapping by ``constant``
-            (same architecture, regime cut off; the regime input stays, unused).
+        variant: ``"regime"``; ``"no_regime"`` to replace every mapping by ``constant``
+            (same architecture, regime cut off; the regime input stays, unused);
+            ``"regime_input"`` (θ at the family defaults, regime appended to every window
+            step's features) or ``"film"`` (θ at the defaults, FiLM after each hidden
+            layer). See the module docstring.
         seed: seeds every initializer and dropout layer; None draws from Keras' global RNG.
 
     Returns:
@@ -71,10 +86,12 @@ def build_model(
     for what, value in (("window", window), ("n_features", n_features), ("n_regime", n_regime)):
         if not isinstance(value, int | np.integer) or value < 1:
             raise ConfigError(f"build_model {what}: expected an int >= 1, got {value!r}")
-    if variant not in ("regime", "no_regime"):
-        raise ConfigError(f"build_model variant: expected 'regime' or 'no_regime', got {variant!r}")
+    if variant not in VARIANTS:
+        raise ConfigError(
+            f"build_model variant: expected one of {', '.join(VARIANTS)}, got {variant!r}"
+        )
     seeds = _Seeds(seed)
-    mapping = "constant" if variant == "no_regime" else config.mapping.kind
+    mapping = {"regime": config.mapping.kind, "no_regime": "constant"}.get(variant, "default")
     common = {
         "mapping": mapping,
         "per_unit": config.per_unit,
@@ -87,6 +104,10 @@ def build_model(
     window_in = keras.Input((int(window), int(n_features)), name="window")
     regime_in = keras.Input((int(n_regime),), name="regime")
     h = window_in
+    if variant == "regime_input":  # the regime, repeated, as extra features of every step
+        repeated = keras.layers.RepeatVector(int(window), name="regime_repeated")(regime_in)
+        h = keras.layers.Concatenate(axis=-1, name="window_with_regime")([window_in, repeated])
+    film = variant == "film"
     if config.kind == "lstm":
         last = len(config.lstm_units) - 1
         for i, units in enumerate(config.lstm_units):
@@ -98,6 +119,8 @@ def build_model(
                 kernel_initializer=seeds.glorot(), recurrent_initializer=seeds.orthogonal(),
                 kernel_regularizer=l2, recurrent_regularizer=l2, name=f"lstm_{i}", **common,
             )(h, regime_in)
+            if film:
+                h = FiLM(name=f"lstm_{i}_film")(h, regime_in)
             h = _dropout(h, config.dropout, seeds, f"lstm_{i}_dropout")
     else:
         h = keras.layers.Flatten(name="flatten")(h)
@@ -107,6 +130,8 @@ def build_model(
             name=f"dense_{i}_linear",
         )(h)
         h = RegimeActivation(config.activation, name=f"dense_{i}", **common)(h, regime_in)
+        if film:
+            h = FiLM(name=f"dense_{i}_film")(h, regime_in)
         h = _dropout(h, config.dropout, seeds, f"dense_{i}_dropout")
     # float32 output whatever the policy, so losses stay in full precision.
     output = keras.layers.Dense(
@@ -123,14 +148,24 @@ def _dropout(h: keras.KerasTensor, rate: float, seeds: _Seeds, name: str) -> ker
 
 
 def regime_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's regime-conditioned layers (`RegimeLSTM`, `RegimeActivation`), in order."""
+    """The model's layers with parametric activations (`RegimeLSTM`, `RegimeActivation`),
+    in order, whatever their mapping."""
     return [layer for layer in model.layers if isinstance(layer, RegimeLSTM | RegimeActivation)]
+
+
+def conditioned_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers whose θ depends on the regime: `regime_layers` without those whose
+    mapping ignores it (``constant``, ``default``). Empty for every control."""
+    return [layer for layer in regime_layers(model) if layer.mapping not in UNCONDITIONED]
 
 
 def predict_theta(
     model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int = 1024
 ) -> dict[str, np.ndarray]:
     """One summary θ per sample for every regime-conditioned activation of ``model``.
+
+    Only layers whose θ depends on the regime are reported (`conditioned_layers`): for the
+    ``no_regime``, ``regime_input`` and ``film`` controls the result is empty.
 
     The summary is the mean over units (and over time steps for a per-step regime).
     Keys: ``"<lstm layer>.candidate"``, ``"<lstm layer>.cell"``, ``"<lstm layer>.gates"``
@@ -156,7 +191,7 @@ def predict_theta(
             f"predict_theta inputs['regime']: expected shape (n, R), got {regime.shape}"
         )
     _check_regime_feeds_layers(model)
-    layers = regime_layers(model)
+    layers = conditioned_layers(model)
     out: dict[str, list[np.ndarray]] = {}
     for start in range(0, max(len(regime), 1), batch_size):
         chunk = regime[start : start + batch_size]
@@ -184,7 +219,7 @@ def _check_regime_feeds_layers(model: keras.Model) -> None:
     if "regime" not in names:
         raise ConfigError(f"predict_theta model: expected an input named 'regime', got {names}")
     regime_tensor = model.inputs[names.index("regime")]
-    for layer in regime_layers(model):
+    for layer in conditioned_layers(model):
         fed = layer.input  # the tensors of the layer's first call: [x, regime]
         if not any(t is regime_tensor for t in (fed if isinstance(fed, list) else [fed])):
             raise ConfigError(

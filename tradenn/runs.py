@@ -188,6 +188,77 @@ class Run:
             raise RunError(f"{path}: not the scalers tradenn wrote ({exc!r})") from None
 
 
+    def backtest(self, *, write: bool = False, **overrides: Any) -> Any:
+        """Backtest this (complete) run; returns a `tradenn.report.BacktestSummary`.
+
+        ``overrides`` are the `tradenn.report.backtest_run` settings (``sizing``,
+        ``cost_bps``, ``long_only``, ``threshold``, ``leverage``, ``target_vol``,
+        ``slippage_bps``, ``vol_window``, ``bootstrap``); the rest come from the run's
+        config. Nothing is written unless ``write=True`` (then ``backtest.json``,
+        ``backtest_returns.csv`` and ``report.html`` are replaced, as by the CLI).
+
+        Example:
+            >>> summary = run.backtest(sizing="threshold", threshold=0.0005)
+            >>> summary.table(); summary.diagnostics; summary.figure("equity")
+        """
+        from tradenn.report import backtest_run  # matplotlib is loaded only when needed
+
+        return backtest_run(self.path, write=write, **overrides)
+
+    def _repr_html_(self) -> str:
+        """The run at a glance for a notebook: status, data, folds, variants and, when the
+        run has been backtested, its strategies' key numbers from ``backtest.json``."""
+        import html
+
+        m = self.manifest
+        data = m.get("data") or {}
+        folds = m.get("folds") or []
+        facts = {
+            "status": m.get("status"),
+            "data": f"{data.get('source')} {data.get('start')} → {data.get('end')}",
+            "folds": f"{len(folds)}" + (f" (tests {folds[0].get('test_start')} → "
+                                        f"{folds[-1].get('test_end')})" if folds else ""),
+            "variants": ", ".join(map(str, m.get("variants") or [])),
+            "seeds": ", ".join(map(str, m.get("seeds") or [])),
+        }
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+                       for k, v in facts.items())
+        out = (f"<div><b>tradenn run {html.escape(str(m.get('name')))}</b> "
+               f"<code>{html.escape(str(self.path))}</code><table>{rows}</table>")
+        backtest = self.path / "backtest.json"
+        if backtest.is_file():
+            out += _backtest_table(read_json(backtest))
+        return out + "</div>"
+
+
+def _backtest_table(document: dict[str, Any]) -> str:
+    """Key numbers of ``backtest.json`` as an HTML table (for `Run._repr_html_`)."""
+    import html
+
+    def fmt(value: Any, spec: str) -> str:
+        return "—" if value is None else format(value, spec)
+
+    variants = (document.get("diagnostics") or {}).get("variants") or {}
+    head = ("<tr><th>strategy</th><th>CAGR</th><th>Sharpe</th><th>95% CI</th><th>max DD</th>"
+            "<th>long</th></tr>")
+    body = []
+    for name, row in (document.get("strategies") or {}).items():
+        ci = row.get("sharpe_ci") or {}
+        interval = ("—" if ci.get("low") is None
+                    else f"[{ci['low']:.2f}, {ci['high']:.2f}]")
+        long = (variants.get(name) or {}).get("share_long")
+        body.append(f"<tr><td>{html.escape(name)}</td><td>{fmt(row.get('cagr'), '.1%')}</td>"
+                    f"<td>{fmt(row.get('sharpe'), '.2f')}</td><td>{interval}</td>"
+                    f"<td>{fmt(row.get('max_drawdown'), '.1%')}</td><td>{fmt(long, '.0%')}</td></tr>")
+    settings = document.get("settings") or {}
+    caption = (f"backtest: {settings.get('sizing')} sizing, {settings.get('cost_bps')} bp "
+               f"({document.get('period', {}).get('start')} → "
+               f"{document.get('period', {}).get('end')})")
+    return (f"<p>{html.escape(caption)}</p><table><thead>{head}</thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
 def unique_stamped_dir(root: str | os.PathLike[str], name: str) -> Path:
     """``root/<name>-<YYYYmmdd-HHMMSS>``, suffixed ``-2``, ``-3``... if that exists."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

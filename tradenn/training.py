@@ -91,7 +91,8 @@ def fit_model(
         config: the experiment (model, train sections are used).
         train: rows to fit on; batches are shuffled with ``seed``.
         validation: rows for early stopping (the tail of the training window).
-        variant: ``"regime"`` or ``"no_regime"`` (the shuffled ablation differs in data only).
+        variant: ``"regime"``, ``"no_regime"``, ``"regime_input"``, ``"film"``, or
+            ``"shuffled_regime"`` (the regime model on shuffled regimes: differs in data only).
         seed: seeds initial weights, dropout and batch order.
         label: names the model in messages, e.g. ``"fold 2, regime, seed 0"``.
         on_epoch: called after every epoch with (epoch, logs), for progress display.
@@ -105,7 +106,7 @@ def fit_model(
         window=train.window.shape[1],
         n_features=train.window.shape[2],
         n_regime=train.regime.shape[1],
-        variant="no_regime" if variant == "no_regime" else "regime",
+        variant=model_variant(variant),
         seed=seed,
     )
     loss = keras.losses.Huber() if config.train.loss == "huber" else keras.losses.MeanSquaredError()
@@ -138,9 +139,31 @@ def fit_model(
     return FitResult(model=model, history=frame)
 
 
+def model_variant(variant: str) -> str:
+    """The `build_model` variant that a run's variant trains (the shuffled ablation is the
+    regime model on other data)."""
+    return "regime" if variant == "shuffled_regime" else variant
+
+
 def predict(model: keras.Model, arrays: Arrays, batch_size: int = 1024) -> np.ndarray:
     """The model's standardized predictions for ``arrays``, shape (n,); NaN where an input is."""
     if len(arrays) == 0:
         return np.empty(0)
     output = model.predict(arrays.inputs(), batch_size=batch_size, verbose=0)
     return np.asarray(output, dtype="float64").reshape(-1)
+
+
+def regime_sensitivity(
+    model: keras.Model, arrays: Arrays, reference: np.ndarray, batch_size: int = 1024
+) -> np.ndarray:
+    """How each standardized prediction moves when the regime input is replaced by
+    ``reference`` (the training rows' mean regime): ``predict(regime) - predict(reference)``.
+
+    Zero everywhere for a model that ignores its regime input (``no_regime``).
+    """
+    if len(arrays) == 0:
+        return np.empty(0)
+    constant = np.broadcast_to(np.asarray(reference, dtype="float32"), arrays.regime.shape)
+    at_reference = Arrays(arrays.window, np.ascontiguousarray(constant), arrays.target,
+                          arrays.dates)
+    return predict(model, arrays, batch_size) - predict(model, at_reference, batch_size)

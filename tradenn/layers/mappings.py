@@ -12,6 +12,7 @@ fixed      clip(scale · mean_j r_j + shift)                     nothing
 affine     squash(base + r · W)                                 base (size,), W (R, size)
 per_state  Σ_k r_k · squash(φ_k)   (r: probabilities over K)    φ (K, size)
 constant   squash(φ), r ignored (the ``no_regime`` ablation)    φ (size,)
+default    the family's default θ, r ignored (plain activation)  nothing
 =========  ===================================================  ==========================
 
 ``squash`` is the family's map onto its range (`ActivationSpec.squash`: softplus above a
@@ -193,9 +194,31 @@ class ConstantMapping(ParameterMapping):
         return ops.zeros_like(regime[..., :1]) + self.spec.squash(self.logit)
 
 
+@keras.saving.register_keras_serializable(package="tradenn")
+class DefaultMapping(ParameterMapping):
+    """θ = the family's default, always: the standard activation, regime ignored.
+
+    The ``regime_input`` and ``film`` controls use it, so that their activations are the
+    plain ones (tanh, sigmoid, swish...) and the regime reaches them by another route.
+    """
+
+    kind = "default"
+
+    @property
+    def output_size(self) -> int:
+        return 1
+
+    def call(self, regime: Any) -> Any:
+        return ops.zeros_like(regime[..., :1]) + self.spec.default
+
+
 MAPPINGS: dict[str, type[ParameterMapping]] = {
-    cls.kind: cls for cls in (FixedMapping, AffineMapping, PerStateMapping, ConstantMapping)
+    cls.kind: cls
+    for cls in (FixedMapping, AffineMapping, PerStateMapping, ConstantMapping, DefaultMapping)
 }
+
+# Mappings whose θ does not depend on the regime: layers using them are not "conditioned".
+UNCONDITIONED = ("constant", "default")
 
 
 def make_mapping(

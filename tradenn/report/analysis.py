@@ -18,6 +18,7 @@ from tradenn import frequency, stats
 from tradenn.backtest import BacktestResult, buy_and_hold, positions_from_predictions, run_backtest
 from tradenn.config import BacktestConfig
 from tradenn.errors import RunError
+from tradenn.report.diagnostics import variant_diagnostics
 from tradenn.runs import MAIN_VARIANT, prediction_column
 
 MAIN = MAIN_VARIANT
@@ -64,6 +65,8 @@ class RunAnalysis:
     state_labels: dict[float, str] = field(default_factory=dict)  # state -> readable name
     extra: dict[str, Any] = field(default_factory=dict)
     bar_name: str = "daily"  # what one bar is: daily, hourly, 5-minute ...
+    # per variant and pair: positions, agreement, hit rates, IC per fold, θ sensitivity
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def strategies(self) -> list[str]:
@@ -120,6 +123,7 @@ def analyze_predictions(
     state_labels: dict[Any, str] | None = None,
     periods_per_year: float | None = None,
     bar_name: str | None = None,
+    sensitivity: dict[str, dict[str, Any]] | None = None,
 ) -> RunAnalysis:
     """Backtest every variant and buy-and-hold and compute the report's statistics.
 
@@ -134,6 +138,7 @@ def analyze_predictions(
         periods_per_year: bars per year annualizing every statistic (the run's
             ``bars_per_year``); None infers it from the dates.
         bar_name: what one bar is (``hourly`` ...) for labels; None infers it.
+        sensitivity: per variant, the ``theta_sensitivity`` record of ``metrics.json``.
     """
     check_predictions(predictions, "predictions", execution=settings.execution)
     bootstrap = bootstrap or BootstrapSettings()
@@ -221,6 +226,8 @@ def analyze_predictions(
         state_labels={float(k): str(v) for k, v in (state_labels or {}).items()}
         if "state" in predictions else {},
         extra={"other_execution": other},
+        diagnostics=variant_diagnostics(predictions, {v: results[v] for v in variants},
+                                        variants, sensitivity),
     )
 
 

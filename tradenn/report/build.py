@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from tradenn import frequency
 from tradenn.config import BacktestConfig, format_validation_error
-from tradenn.errors import ConfigError
-from tradenn.files import write_csv_atomic, write_json_atomic, write_text_atomic
-from tradenn.report import html
+from tradenn.errors import ConfigError, RunError
+from tradenn.files import read_json, write_csv_atomic, write_json_atomic, write_text_atomic
+from tradenn.report import figures, html
 from tradenn.report.analysis import (
     BootstrapSettings,
     RunAnalysis,
@@ -30,13 +31,44 @@ REPORT, JSON, RETURNS = "report.html", "backtest.json", "backtest_returns.csv"
 
 @dataclass
 class BacktestSummary:
-    """What `backtest_run` computed and where it wrote it."""
+    """What `backtest_run` computed and where it wrote it (paths None when not written)."""
 
     run_path: Path
-    report_path: Path
-    json_path: Path
-    returns_path: Path
+    report_path: Path | None
+    json_path: Path | None
+    returns_path: Path | None
     analysis: RunAnalysis
+
+    def figures(self) -> dict[str, Figure]:
+        """The report's charts as matplotlib `Figure` objects, by name (``equity``,
+        ``drawdown``, ``rolling_sharpe``, ``positions``, ``theta``, ``regime_sharpe``)."""
+        return figures.run_figures(self.analysis)
+
+    def figure(self, name: str) -> Figure:
+        """One of the report's charts as a matplotlib `Figure`, e.g. ``figure("equity")``."""
+        if name not in figures.RUN_FIGURES:
+            raise ConfigError(f"figure {name!r}: expected one of {', '.join(figures.RUN_FIGURES)}")
+        fig = figures.RUN_FIGURES[name](self.analysis)
+        if fig is None:
+            raise RunError(f"figure {name!r}: this run has nothing to draw for it")
+        return fig
+
+    @property
+    def diagnostics(self) -> pd.DataFrame:
+        """Per variant: shares long / short / flat, net exposure, hit rate against the base
+        and chance rates, IC across folds, θ sensitivity (see `backtest.json`)."""
+        rows = {}
+        for name, d in self.analysis.diagnostics.get("variants", {}).items():
+            s = d.get("theta_sensitivity") or {}
+            rows[name] = {k: v for k, v in d.items() if k not in ("ic_by_fold", "theta_sensitivity")}
+            rows[name]["theta_sensitivity"] = s.get("relative")
+            rows[name]["direction_flips"] = s.get("sign_changes")
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "variant"
+        return frame
+
+    def _repr_html_(self) -> str:
+        return html.summary_html(self.analysis)
 
     @property
     def stats(self) -> pd.DataFrame:
@@ -56,6 +88,7 @@ class BacktestSummary:
             "max DD": frame["max_drawdown"],
             "turn/yr": frame["annual_turnover"],
             "IC": frame.get("ic_pearson"),
+            "long": [float((self.analysis.results[n].positions > 0).mean()) for n in frame.index],
         })
         table.index = [label(n) for n in frame.index]
         table.index.name = "strategy"
@@ -92,6 +125,7 @@ def backtest_run(
     vol_window: int | None = None,
     execution: str | None = None,
     bootstrap: BootstrapSettings | None = None,
+    write: bool = True,
 ) -> BacktestSummary:
     """Backtest a complete run's predictions and write its report files into the run.
 
@@ -104,6 +138,8 @@ def backtest_run(
             vol_window, execution: overrides of `tradenn.config.BacktestConfig`.
         bootstrap: resampling of the confidence intervals (default: 1000 stationary-block
             resamples, seed 0).
+        write: write ``backtest.json``, ``backtest_returns.csv`` and ``report.html`` into
+            the run; False computes the same numbers and writes nothing.
 
     Returns:
         A `BacktestSummary`; ``summary.table()`` is the terminal table.
@@ -127,13 +163,27 @@ def backtest_run(
         state_labels=run.manifest.get("state_labels"),
         periods_per_year=(run.manifest.get("data") or {}).get("bars_per_year"),
         bar_name=frequency.bar_name(config.data.interval, predictions.index),
+        sensitivity=run_sensitivity(run),
     )
+    if not write:
+        return BacktestSummary(run.path, None, None, None, analysis)
     info = run_info(run)
     report_path, json_path, returns_path = (run.path / n for n in (REPORT, JSON, RETURNS))
     write_json_atomic(json_path, report_document(analysis, info))
     write_csv_atomic(returns_path, daily_frame(analysis))
     write_text_atomic(report_path, html.run_report(analysis, info, config.to_yaml()))
     return BacktestSummary(run.path, report_path, json_path, returns_path, analysis)
+
+
+def run_sensitivity(run: Run) -> dict[str, dict[str, Any]] | None:
+    """Each variant's θ sensitivity from ``metrics.json`` (None for runs without it)."""
+    path = run.path / "metrics.json"
+    if not path.is_file():
+        return None
+    metrics = read_json(path)
+    found = {v: m["theta_sensitivity"] for v, m in metrics.items()
+             if isinstance(m, dict) and "theta_sensitivity" in m}
+    return found or None
 
 
 def run_info(run: Run) -> dict[str, Any]:
@@ -172,6 +222,7 @@ def report_document(analysis: RunAnalysis, info: dict[str, Any]) -> dict[str, An
                 _key(state): row.to_dict() for state, row in analysis.theta_by_state.iterrows()},
         },
         "by_fold": by_fold,
+        "diagnostics": analysis.diagnostics,
     }
 
 

@@ -1,7 +1,9 @@
-"""The report's charts, drawn with matplotlib and returned as inline SVG text.
+"""The report's charts, drawn with matplotlib as `Figure` objects.
 
-No pyplot: each chart is its own `Figure`, so drawing is free of global state. SVG keeps
-the report one self-contained file that opens offline, with sharp text at any zoom.
+No pyplot: each chart is its own `Figure`, so drawing is free of global state. The report
+embeds them as inline SVG (`to_svg`), which keeps it one self-contained file that opens
+offline, with sharp text at any zoom; in a notebook the same figures come back as
+`Figure` objects (``summary.figure("equity")``, `run_figures`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from tradenn.report.analysis import BENCHMARK, MAIN, RunAnalysis, label
 
 WIDTH = 11.0  # inches; the page scales the SVG to its column
 STRATEGY_COLORS = {MAIN: "#1f5fbf", "no_regime": "#e07b00", "shuffled_regime": "#8c6bb1",
-                   BENCHMARK: "#4d4d4d"}
-EXTRA_COLORS = ["#2a9d8f", "#c0392b", "#7f8c8d", "#b8860b", "#16a085"]
+                   "regime_input": "#2a9d8f", "film": "#c0392b", BENCHMARK: "#4d4d4d"}
+EXTRA_COLORS = ["#7f8c8d", "#b8860b", "#16a085", "#2a9d8f", "#c0392b"]
 _salt = itertools.count()
 _DECIMALS = re.compile(r"(\.\d\d)\d+")
 
@@ -144,7 +146,7 @@ def _span(ax, index: pd.Index) -> None:
 # ----------------------------------------------------------------------------- run charts
 
 
-def equity_figure(analysis: RunAnalysis) -> str:
+def equity_figure(analysis: RunAnalysis) -> Figure:
     fig, (ax,) = _figure(4.2)
     for i, (name, result) in enumerate(analysis.results.items()):
         ax.plot(_dates(result.equity.index), result.equity.to_numpy(), label=label(name),
@@ -157,10 +159,10 @@ def equity_figure(analysis: RunAnalysis) -> str:
     handles = shade_states(ax, analysis.regime_states, analysis.state_labels)
     mark_folds(ax, analysis.folds)
     _legend(ax, handles)
-    return to_svg(fig)
+    return fig
 
 
-def drawdown_figure(analysis: RunAnalysis) -> str:
+def drawdown_figure(analysis: RunAnalysis) -> Figure:
     fig, (ax,) = _figure(2.8)
     for i, (name, result) in enumerate(analysis.results.items()):
         dd = stats.drawdown(result.returns) * 100
@@ -173,10 +175,10 @@ def drawdown_figure(analysis: RunAnalysis) -> str:
     ax.set_ylabel("drawdown (%)")
     _span(ax, analysis.folds.index)
     _legend(ax)
-    return to_svg(fig)
+    return fig
 
 
-def rolling_sharpe_figure(analysis: RunAnalysis) -> str:
+def rolling_sharpe_figure(analysis: RunAnalysis) -> Figure:
     fig, (ax,) = _figure(2.8)
     window = round(analysis.periods_per_year)
     for i, (name, result) in enumerate(analysis.results.items()):
@@ -189,10 +191,10 @@ def rolling_sharpe_figure(analysis: RunAnalysis) -> str:
     ax.set_ylabel(f"Sharpe, trailing {window} {analysis.bar_name} bars")
     _span(ax, analysis.folds.index)
     _legend(ax)
-    return to_svg(fig)
+    return fig
 
 
-def positions_figure(analysis: RunAnalysis, smooth: int = 21) -> str:
+def positions_figure(analysis: RunAnalysis, smooth: int = 21) -> Figure:
     fig, (ax,) = _figure(2.8)
     main = analysis.results[MAIN].positions
     ax.fill_between(_dates(main.index), main.to_numpy(), 0, step="post",
@@ -210,10 +212,10 @@ def positions_figure(analysis: RunAnalysis, smooth: int = 21) -> str:
     _span(ax, analysis.folds.index)
     mark_folds(ax, analysis.folds)
     _legend(ax)
-    return to_svg(fig)
+    return fig
 
 
-def theta_figure(analysis: RunAnalysis) -> str | None:
+def theta_figure(analysis: RunAnalysis) -> Figure | None:
     """θ of each regime-conditioned layer over time, above the regime inputs that set it."""
     if analysis.theta.empty and analysis.regime_inputs.empty:
         return None
@@ -230,10 +232,10 @@ def theta_figure(analysis: RunAnalysis) -> str | None:
         ax.set_ylabel(title)
         _span(ax, analysis.folds.index)
         _legend(ax, handles)
-    return to_svg(fig)
+    return fig
 
 
-def regime_sharpe_figure(analysis: RunAnalysis) -> str | None:
+def regime_sharpe_figure(analysis: RunAnalysis) -> Figure | None:
     """Sharpe ratio per regime state, one bar per strategy."""
     if not analysis.by_regime:
         return None
@@ -251,13 +253,31 @@ def regime_sharpe_figure(analysis: RunAnalysis) -> str | None:
     ax.axhline(0.0, color="#777777", linewidth=0.6)
     ax.set_ylabel("Sharpe within state")
     _legend(ax)
-    return to_svg(fig)
+    return fig
+
+
+# The run report's charts by name, in the report's order.
+RUN_FIGURES = {
+    "equity": equity_figure,
+    "drawdown": drawdown_figure,
+    "rolling_sharpe": rolling_sharpe_figure,
+    "positions": positions_figure,
+    "theta": theta_figure,
+    "regime_sharpe": regime_sharpe_figure,
+}
+
+
+def run_figures(analysis: RunAnalysis) -> dict[str, Figure]:
+    """Every chart of a run's report as a matplotlib `Figure` (charts with nothing to draw,
+    such as θ for a run without conditioned activations, are left out)."""
+    drawn = {name: draw(analysis) for name, draw in RUN_FIGURES.items()}
+    return {name: fig for name, fig in drawn.items() if fig is not None}
 
 
 # ----------------------------------------------------------------------------- comparison
 
 
-def compare_equity_figure(equities: dict[str, pd.Series]) -> str:
+def compare_equity_figure(equities: dict[str, pd.Series]) -> Figure:
     """Equity curves of several runs' regime models (and one buy-and-hold)."""
     fig, (ax,) = _figure(4.2)
     for i, (name, equity) in enumerate(equities.items()):
@@ -269,4 +289,4 @@ def compare_equity_figure(equities: dict[str, pd.Series]) -> str:
     ax.set_ylabel("growth of 1 (log scale)")
     ax.axhline(1.0, color="#777777", linewidth=0.6)
     _legend(ax)
-    return to_svg(fig)
+    return fig

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from tradenn.report import figures
 from tradenn.report.analysis import BENCHMARK, MAIN, RunAnalysis, label, sharpe_ci_text
@@ -88,10 +89,11 @@ def page(title: str, body: Iterable[str]) -> str:
     )
 
 
-def chart(chart_id: str, svg: str | None, caption: str) -> str:
-    if svg is None:
+def chart(chart_id: str, fig: Figure | None, caption: str) -> str:
+    """A matplotlib figure as an inline SVG with its caption (nothing for None)."""
+    if fig is None:
         return ""
-    return (f'<figure class="chart" id="{esc(chart_id)}">{svg}'
+    return (f'<figure class="chart" id="{esc(chart_id)}">{figures.to_svg(fig)}'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
@@ -138,6 +140,26 @@ def swatch(name: str, position: int, text: str | None = None) -> str:
             f"{esc(label(name) if text is None else text)}")
 
 
+# ----------------------------------------------------------------------------- notebook
+
+
+def summary_html(analysis: RunAnalysis) -> str:
+    """A backtest's headline and key numbers as an HTML fragment (a notebook's display)."""
+    frame = analysis.stats
+    rows = [
+        [swatch(n, i), signed(pct(r["cagr"]), r["cagr"]), signed(num(r["sharpe"]), r["sharpe"]),
+         esc(sharpe_ci_text(analysis.sharpe_ci[n])), pct(r["max_drawdown"]),
+         _long_short_flat(_shares(analysis, n))]
+        for i, (n, r) in enumerate(frame.iterrows())
+    ]
+    classes = ["main" if n == MAIN else "" for n in frame.index]
+    findings = "".join(f"<li>{esc(t)}</li>" for t in analysis.diagnostics.get("findings", []))
+    return (f"<div>{_headline(analysis)}"
+            + table(["strategy", "CAGR", "Sharpe", "95% CI", "max DD", "long / short / flat"],
+                    rows, classes)
+            + (f"<ul>{findings}</ul>" if findings else "") + "</div>")
+
+
 # ----------------------------------------------------------------------------- run report
 
 
@@ -153,6 +175,8 @@ def run_report(analysis: RunAnalysis, run_info: dict[str, Any], config_yaml: str
         _stats_tables(analysis),
         "<h3>Sharpe ratio differences</h3>",
         _differences(analysis),
+        "<h2>Diagnostics: how the variants differ, and whether the regime matters</h2>",
+        _diagnostics(analysis),
         "<h2>Equity and risk</h2>",
         chart("chart-equity", figures.equity_figure(analysis),
               "Growth of 1 on a log scale, net of costs. Background: regime state; dotted "
@@ -268,7 +292,8 @@ def _stats_tables(analysis: RunAnalysis) -> str:
         for i, (n, r) in enumerate(frame.iterrows())
     ]
     trading = [
-        [swatch(n, i), pct(r["hit_rate"]), pct(r["exposure"], 0), num(r["annual_turnover"], 1),
+        [swatch(n, i), pct(r["hit_rate"]), _long_short_flat(_shares(analysis, n)),
+         pct(r["exposure"], 0), num(r["annual_turnover"], 1),
          whole(r["trades"]), num(r.get("beta")), signed(pct(r.get("alpha")), r.get("alpha")),
          num(r.get("ic_pearson"), 3), num(r.get("ic_spearman"), 3)]
         for i, (n, r) in enumerate(frame.iterrows())
@@ -277,15 +302,18 @@ def _stats_tables(analysis: RunAnalysis) -> str:
         table(["strategy", "total return", "CAGR", "volatility", "Sharpe", "Sharpe 95% CI",
                "PSR", "DSR", "Sortino", "max DD", "longest DD", "Calmar"],
               risk, classes)
-        + table(["strategy", "hit rate", "exposure", "turnover / year", "trades",
+        + table(["strategy", "hit rate", "long / short / flat", "exposure",
+                 "turnover / year", "trades",
                  "beta", "alpha / year", "IC", "rank IC"], trading, classes)
         + '<p class="muted">Max DD: worst peak-to-trough loss; longest DD: most bars spent '
         "below a previous peak. Sharpe CI: block bootstrap percentile interval. PSR: "
         "probability that the true Sharpe ratio exceeds 0 given skewness and kurtosis (Bailey &amp; López "
         "de Prado). DSR: the PSR against the best Sharpe ratio expected by luck from as many "
-        "trials as the run has variants (Bailey &amp; López de Prado 2014). "
-        "Beta and alpha against buy &amp; hold. IC / rank IC: Pearson / Spearman "
-        "correlation of the prediction with the next return.</p>"
+        "trials as the run has variants (Bailey &amp; López de Prado 2014). Hit rate: share of "
+        "the periods in a position that earned a positive return. Long / short / flat: share "
+        "of days on each side; exposure: mean gross position, long or short (100% for any "
+        "always-invested sign strategy). Beta and alpha against buy &amp; hold. IC / rank IC: "
+        "Pearson / Spearman correlation of the prediction with the next return.</p>"
     )
 
 
@@ -299,6 +327,70 @@ def _differences(analysis: RunAnalysis) -> str:
     return table(["comparison", "Δ Sharpe", "95% CI", "resamples with Δ > 0"], rows) + (
         '<p class="muted">Both Sharpe ratios are computed on the same resampled dates '
         "(paired), so what the strategies share cancels out of the interval.</p>")
+
+
+def _long_short_flat(shares: dict[str, Any] | None) -> str:
+    if not shares:
+        return "—"
+    return " / ".join(pct(shares[k], 0) for k in ("share_long", "share_short", "share_flat"))
+
+
+def _shares(analysis: RunAnalysis, name: str) -> dict[str, Any]:
+    """Shares long / short / flat of any strategy's positions (buy & hold included)."""
+    w = analysis.results[name].positions
+    return {"share_long": (w > 0).mean(), "share_short": (w < 0).mean(),
+            "share_flat": (w == 0).mean()}
+
+
+def _diagnostics(analysis: RunAnalysis) -> str:
+    """Positions, skill against chance, θ sensitivity; pairwise agreement; IC per fold."""
+    diag = analysis.diagnostics
+    if not diag:
+        return ""
+    variants = diag["variants"]
+    names = list(variants)
+    classes = ["main" if n == MAIN else "" for n in names]
+    rows = []
+    for i, (name, d) in enumerate(variants.items()):
+        s = d.get("theta_sensitivity") or {}
+        rows.append([
+            swatch(name, i), _long_short_flat(d), num(d["net_exposure"]), pct(d["hit_rate"]),
+            pct(d["base_rate"]),
+            pct(d["chance_hit_rate"]),
+            signed(num(100 * (d["hit_rate"] - d["chance_hit_rate"]), 1),
+                   d["hit_rate"] - d["chance_hit_rate"]),
+            num(d["ic_mean"], 3), num(d["ic_std"], 3), num(d["ic_t"]),
+            pct(s.get("relative")), pct(s.get("sign_changes")),
+        ])
+    per_variant = table(
+        ["variant", "long / short / flat", "net exp.", "hit rate", "up days", "chance",
+         "edge", "mean", "sd", "t", "θ sensitivity", "flips"], rows, classes,
+        groups=[("", 3), ("direction of the prediction", 4), ("IC across folds", 3),
+                ("regime → training mean", 2)])
+    pair_rows = [[f"{esc(label(p['a']))} · {esc(label(p['b']))}",
+                  pct(p["position_agreement"]), num(p["prediction_correlation"], 3)]
+                 for p in diag["pairs"]]
+    pairs = table(["pair", "same side", "prediction correlation"], pair_rows) if pair_rows else ""
+    folds = sorted({f for d in variants.values() for f in d["ic_by_fold"]}, key=int)
+    fold_rows = [[esc(f)] + [signed(num(variants[n]["ic_by_fold"].get(f), 3),
+                                    variants[n]["ic_by_fold"].get(f)) for n in names]
+                 for f in folds]
+    ic_table = table(["fold"] + [swatch(n, i) for i, n in enumerate(names)], fold_rows)
+    words = "".join(f"<li>{esc(sentence)}</li>" for sentence in diag.get("findings", []))
+    return (
+        f"<ul>{words}</ul>" + per_variant
+        + '<p class="muted">Net exp.: mean position (long minus short). Hit rate: share of '
+        "days whose predicted direction was the next return's; up days: share of those days "
+        "that rose (the hit rate of always long); chance: the hit rate of a random guess "
+        "that is long as often as the model; edge: hit rate minus chance, in percentage "
+        "points. IC t: mean IC over folds divided by its standard error across folds. θ "
+        "sensitivity: mean change of the prediction, relative to its standard deviation, "
+        "when the regime input is replaced by its training mean (0 for a model that "
+        "ignores the regime; under 5% reads as ignoring it); flips: share of days whose "
+        "predicted direction changes then.</p>"
+        + "<h3>Agreement between variants</h3>" + pairs
+        + "<h3>IC per walk-forward fold</h3>" + ic_table
+    )
 
 
 def _theta_by_state(analysis: RunAnalysis) -> str:
