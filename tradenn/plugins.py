@@ -48,7 +48,7 @@ def known_activation(name: str) -> str:
     """``name`` if it is a registered family, else a `ValueError` listing the families."""
     if name not in ACTIVATION_NAMES:
         raise ValueError(
-            f"unknown activation family {name!r}; expected one of {sorted(ACTIVATION_NAMES)} "
+            f"unknown activation family; expected one of {sorted(ACTIVATION_NAMES)} "
             f"({PLUGIN_HINT})"
         )
     return name
