@@ -331,7 +331,7 @@ def plugin_run(tmp_path_factory) -> Path:
     raw["model"].update(activation="theta_softsign", lstm_activation="theta_softsign")
     raw["regime"]["detectors"].append({"kind": "drawdown", "window": 63})
     raw["train"].update(epochs=1)
-    raw["walk_forward"].update(ablations=["no_regime"], test_size=300)
+    raw["walk_forward"].update(ablations=[], test_size=300)
     config = root / "plugin.yaml"
     config.write_text(yaml.safe_dump(raw))
     result = fresh("-m", "tradenn", "train", str(config), "--runs-dir", str(root / "runs"), "--quiet")
