@@ -176,9 +176,9 @@ def test_a_wrong_dtheta_is_refused_naming_dtheta_x_and_theta():
 
 
 def test_a_wrong_dx_is_refused_naming_dx():
-    from tradenn.activations import ActivationCheckError, check_activation, register_activation
-
     from keras import ops
+
+    from tradenn.activations import ActivationCheckError, check_activation, register_activation
 
     register_activation(
         "bad_dx", softsign, dx=lambda x, t: 1.0 / (1.0 + t * ops.abs(x)),  # square missing

@@ -277,21 +277,6 @@ def get_activation(name: str) -> ActivationSpec:
         ) from None
 
 
-_PLUGIN_API = (
-    "register_activation", "unregister_activation", "check_activation", "require_checked",
-    "ActivationCheck", "ActivationCheckError",
-)
-
-
-def __getattr__(name: str) -> Any:
-    # The derivative check lives in its own module; it is part of this module's API.
-    if name in _PLUGIN_API:
-        from tradenn import activation_plugins
-
-        return getattr(activation_plugins, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def check_gradient(gradient: str) -> str:
     """Return ``gradient`` if it is ``"analytic"`` or ``"autodiff"``, else raise."""
     if gradient not in GRADIENTS:
@@ -436,3 +421,18 @@ def _default_thetas(spec: ActivationSpec) -> list[float]:
         lo = spec.theta_min or 0.0
         return [lo + (spec.theta_max - lo) * p for p in (0.05, 0.2, 0.5, 0.9)]
     return [spec.default * f for f in (0.25, 0.5, 1.0, 2.0, 4.0)]
+
+
+_PLUGIN_API = (
+    "register_activation", "unregister_activation", "check_activation", "require_checked",
+    "ActivationCheck", "ActivationCheckError",
+)
+
+
+def __getattr__(name: str) -> Any:
+    # The derivative check lives in its own module; it is part of this module's API.
+    if name in _PLUGIN_API:
+        from tradenn import activation_plugins
+
+        return getattr(activation_plugins, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

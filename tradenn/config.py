@@ -24,7 +24,13 @@ from pydantic import (
 )
 
 from tradenn.errors import ConfigError
-from tradenn.plugins import ACTIVATION_NAMES, MODULE_NAME, PLUGIN_HINT, import_plugins, known_activation
+from tradenn.plugins import (
+    ACTIVATION_NAMES,
+    MODULE_NAME,
+    PLUGIN_HINT,
+    import_plugins,
+    known_activation,
+)
 
 # Names kept here (not imported from `activations` / `regimes`) so that reading a config
 # never imports TensorFlow; tests check that they match the registries.

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 import os
 import zipfile
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from tradenn.errors import RunError
