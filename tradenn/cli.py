@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 # Before TensorFlow is imported anywhere: keep its C++ start-up chatter off the terminal.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,6 +29,30 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Check and fetch market data.")
 app.add_typer(data_app, name="data")
+activations_app = typer.Typer(
+    no_args_is_help=True, help="List, check and plot activation families (yours too)."
+)
+app.add_typer(activations_app, name="activations")
+
+
+class _ShowByDefault(TyperGroup):
+    """``tradenn regimes CONFIG`` means ``tradenn regimes show CONFIG``."""
+
+    def parse_args(self, ctx, args):  # click's signature
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+regimes_app = typer.Typer(
+    cls=_ShowByDefault, no_args_is_help=True,
+    help="Show a config's regime over history (regimes CONFIG), or check its causality.",
+)
+app.add_typer(regimes_app, name="regimes")
+PluginOption = Annotated[
+    Optional[list[str]],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--plugin", help="Import this module first (it registers families); repeatable."),
+]
 
 # `--mlflow` alone logs to ./mlruns; `--mlflow URI` to that store.
 MlflowOption = Annotated[
@@ -234,7 +259,7 @@ def predict(
         typer.echo(signal.describe())
 
 
-@app.command()
+@regimes_app.command("show")
 def regimes(
     config: Annotated[Path, typer.Argument(help="Experiment YAML.")],
     overrides: SetOption = None,
@@ -249,6 +274,81 @@ def regimes(
         _print_table(analysis.table)
         fit_end = str(analysis.fit_end)[:10]  # a Timestamp: its date is what matters
         typer.echo(f"fitted on bars up to {fit_end}; figure: {analysis.figure_path}")
+
+
+@regimes_app.command("check")
+def regimes_check(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML.")],
+    overrides: SetOption = None,
+    cuts: Annotated[int, typer.Option(help="Cut dates per detector.")] = 8,
+) -> None:
+    """Check that each detector of the config is causal on the config's bars (exit 1 if not)."""
+    with _user_errors():
+        from tradenn.config import load_config
+        from tradenn.regimes.causality import LookAheadError, config_causality
+
+        failed = []
+        for label, found in config_causality(load_config(config, overrides or []), cuts=cuts):
+            typer.echo(f"regime.detectors.{label}: " + ("causal" if found is None else found.describe()))
+            if found is not None:
+                failed.append(label)
+        if failed:
+            raise LookAheadError(f"{len(failed)} detector(s) not causal: {', '.join(failed)}")
+
+
+@activations_app.command("list")
+def activations_list(plugins: PluginOption = None) -> None:
+    """The registered families: formula, θ range, default, derivatives, origin."""
+    with _user_errors():
+        import pandas as pd
+
+        from tradenn.activations import ACTIVATIONS
+        from tradenn.plugins import import_plugins
+
+        import_plugins(plugins or [], what="--plugin")
+        rows = [{"family": s.name, "f(x, θ)": s.formula, "θ range": s.range_text(),
+                 "default θ": f"{s.default:g}",
+                 "derivatives": "analytic" if s.analytic else "autodiff only",
+                 "from": "built-in" if s.builtin else s.source} for s in ACTIVATIONS.values()]
+        _print_table(pd.DataFrame(rows).set_index("family"))
+
+
+@activations_app.command("check")
+def activations_check(
+    name: Annotated[str, typer.Argument(help="A family name.")],
+    plugins: PluginOption = None,
+) -> None:
+    """Compare a family's dx and dtheta with finite differences (exit 1 if one is wrong)."""
+    with _user_errors():
+        from tradenn.activations import check_activation
+        from tradenn.plugins import import_plugins
+
+        import_plugins(plugins or [], what="--plugin")
+        typer.echo(check_activation(name).describe())
+
+
+@activations_app.command("plot")
+def activations_plot(
+    name: Annotated[str, typer.Argument(help="A family name.")],
+    thetas: Annotated[Optional[str], typer.Option(help="Comma-separated θ values, e.g. 0.5,1,2.")] = None,  # noqa: UP045
+    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("activation.png"),
+    plugins: PluginOption = None,
+) -> None:
+    """Draw f(x, θ) and ∂f/∂x for several θ."""
+    with _user_errors():
+        from tradenn.activations import plot
+        from tradenn.errors import ConfigError
+        from tradenn.files import write_atomic
+        from tradenn.plugins import import_plugins
+
+        import_plugins(plugins or [], what="--plugin")
+        try:
+            values = None if thetas is None else [float(t) for t in thetas.split(",")]
+        except ValueError:
+            raise ConfigError(f"--thetas: expected numbers separated by commas, got {thetas!r}") from None
+        figure = plot(name, values)
+        write_atomic(out, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+        typer.echo(f"figure: {out}")
 
 
 @data_app.command("check")

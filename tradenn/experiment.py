@@ -109,10 +109,13 @@ def train_run(
     trial) when given.
     """
     experiment = Experiment.prepare(config)
+    checks = preflight(config, experiment.bars)
     run = Run.create(
         runs_dir,
         config.name,
         path=run_dir,
+        plugins=list(config.plugins),
+        checks=checks,
         variants=variants(config),
         seeds=list(config.train.seeds),
         data=experiment.data_record(),
@@ -139,8 +142,43 @@ def resume_run(
         )
     if len(run.manifest["folds"]) != len(experiment.folds):
         raise RunError(f"run {run.path}: its folds no longer match its config; start a new run")
-    run.mark(RUNNING, error=None)
+    run.mark(RUNNING, error=None, checks=preflight(experiment.config, experiment.bars))
     return _execute(run, experiment, progress or _default_progress(experiment, quiet))
+
+
+def preflight(config: ExperimentConfig, bars: pd.DataFrame) -> dict[str, Any]:
+    """The checks made before anything trains, as recorded in the run's manifest.
+
+    With ``gradient: analytic`` every family the model uses must pass
+    `tradenn.activations.check_activation` (once per process); every detector a plugin
+    registered must pass `tradenn.regimes.check_causal` unless ``regime.check_causal`` is
+    false (the built-ins are checked by tradenn's tests).
+
+    Raises:
+        ActivationCheckError: a family's derivative disagrees with finite differences.
+        LookAheadError: a plugin detector's value at t moves with bars after t.
+    """
+    model = config.model
+    families = sorted({model.activation, model.lstm_activation, model.recurrent_activation})
+    if model.gradient == "analytic":
+        from tradenn.activation_plugins import require_checked
+
+        for name in families:
+            require_checked(name)
+    checks: dict[str, Any] = {
+        "activations": families if model.gradient == "analytic" else "off (gradient: autodiff)",
+        "causality": "on" if config.regime.check_causal else "off (regime.check_causal: false)",
+    }
+    if config.regime.check_causal:
+        from tradenn.regimes.causality import LookAheadError, config_causality
+
+        results = config_causality(config, bars, plugins_only=True)
+        for label, found in results:
+            if found is not None:
+                raise LookAheadError(f"regime.detectors.{label}: {found.describe()}; "
+                                     "fix the detector (regime.check_causal: false skips this)")
+        checks["detectors"] = [label for label, _ in results]
+    return checks
 
 
 def _default_progress(experiment: Experiment, quiet: bool) -> Progress:
