@@ -27,10 +27,10 @@ from tradenn.errors import ConfigError, DataError
 
 ROOT = Path(__file__).parent.parent
 # Real files, cut to their first 80 rows so each example is quick: Yahoo's layout, the
-# adjusted layout, and an index without volume.
+# adjusted layout, an index without volume, and hourly bars with timestamps.
 SOURCES = {
     name: "".join((BUNDLED_DIR / name).read_text().splitlines(keepends=True)[:81])
-    for name in ("SPY.csv", "adjusted/QQQ.csv", "VIX.csv")
+    for name in ("SPY.csv", "adjusted/QQQ.csv", "VIX.csv", "intraday/EURUSD_1h.csv")
 }
 CELL_VALUES = ["", "lots", "inf", "-inf", "nan", "NaN", "1e400", "-5", "0", " ", "\"", "1,5",
                "2024-01-01", "ñ", "null", "#N/A"]

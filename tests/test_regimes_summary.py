@@ -147,7 +147,8 @@ def test_analyze_regimes_needs_enough_bars(tmp_path):
 def test_every_config_builds_a_regime_that_yields_its_columns(path):
     config = load_config(path)
     bars = load_bars(
-        config.data.source, config.data.start, config.data.end, provider=config.data.provider
+        config.data.source, config.data.start, config.data.end, provider=config.data.provider,
+        interval=config.data.interval,
     )
     regime = build_regime(config.regime)
     fit_start, fit_end = first_fit_window(bars, config, regime)

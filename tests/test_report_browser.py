@@ -91,3 +91,44 @@ def test_screenshot_script_writes_a_full_page_png(tmp_path: Path, report: Path) 
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", header[16:24])
     assert width == 1100 and height > 3000  # the whole report, not the first screen
+
+
+def fake_sweep(root: Path) -> Path:
+    """A finished sweep of four backtested fake runs (no training) on a 2 x 2 grid."""
+    import json
+
+    from tradenn.sweeps.verdict import sweep_verdict
+
+    sweep = root / "sweep"
+    records = []
+    for i, (source, activation) in enumerate(
+            [("SPY", "tanh"), ("SPY", "swish"), ("QQQ", "tanh"), ("QQQ", "swish")]):
+        trial = f"{source}-{activation}"
+        run = make_fake_run(sweep / "trials", start="2010-01-01", end="2016-12-31",
+                            name=trial, seed=i, edge=0.01 * i)
+        run = run.rename(sweep / "trials" / trial)
+        backtest_run(run, bootstrap=BootstrapSettings(n_boot=50))
+        records.append({"id": trial, "grid": {"data.source": source,
+                                              "model.lstm_activation": activation},
+                        "overrides": {}, "status": "complete", "error": None,
+                        "wall_seconds": 1.0})
+    records.append({"id": "GLD-tanh", "grid": {"data.source": "GLD",
+                                               "model.lstm_activation": "tanh"},
+                    "overrides": {}, "status": "failed", "error": "GLD.csv: no such file",
+                    "wall_seconds": 0.1})
+    (sweep / "sweep.json").write_text(json.dumps({
+        "name": "fake", "status": "complete", "trials": records,
+        "grid": {"data.source": ["SPY", "QQQ", "GLD"], "model.lstm_activation": ["tanh", "swish"]}}))
+    sweep_verdict(sweep)
+    return sweep
+
+
+def test_sweep_report_renders(tmp_path: Path) -> None:
+    sweep = fake_sweep(tmp_path)
+    seen = check_page(sweep / "report.html")
+    assert seen.console_errors == [] and seen.exceptions == [] and seen.external_requests == []
+    (chart,) = seen.charts
+    assert chart["id"] == "chart-sweep-delta" and chart["drawn"] >= 4 and chart["text"] >= 6
+    html = (sweep / "report.html").read_text()
+    assert "Deflated Sharpe Ratio" in html and "probability of backtest overfitting" in html
+    assert "GLD.csv: no such file" in html

@@ -183,7 +183,7 @@ def test_rolling_fits_the_regime_on_the_rolling_window(monkeypatch, tmp_path):
     def recording_build(config):
         regime = real_build(config)
 
-        def fit(bars):
+        def fit(bars, **kwargs):
             seen.append(bars.index[0])
             raise Seen
 

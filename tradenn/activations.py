@@ -12,6 +12,10 @@ hand-written backward functions that nothing calls). ``gradient="autodiff"`` dif
 Kinks: at x = 0 the piecewise families (``scaled_relu``, ``leaky_relu``, ``elu``) use the
 derivative of their x ≤ 0 branch, the convention of TensorFlow's own relu gradients.
 
+Families of your own: `register_activation` adds one to the registry (from a plugin module
+or a notebook) and `check_activation` compares its derivatives with finite differences;
+training with ``gradient: analytic`` runs that check once per family per process.
+
 Stability: no family overflows or returns NaN in float32 for |x| = 100 and large θ.
 ``elu`` exponentiates ``min(x, 0)`` only, so the branch ``where`` discards cannot
 overflow. Called on (x, θ) alone, the derivatives keep relative accuracy in the tails
@@ -31,6 +35,7 @@ from typing import Any, Literal
 from keras import ops
 
 from tradenn.errors import ConfigError
+from tradenn.plugins import PLUGIN_HINT
 
 Tensor = Any  # a keras / backend tensor; kept loose because the backend decides
 Fn = Callable[[Tensor, Tensor], Tensor]
@@ -47,8 +52,9 @@ class ActivationSpec:
         name: registry key, as written in configs.
         formula: f(x, θ) in words, for tables and plots.
         fn: f(x, θ) on keras.ops; θ broadcasts against x.
-        dx: ∂f/∂x as ``dx(x, θ, y=None)``; ``y = f(x, θ)``, when given, is reused.
-        dtheta: ∂f/∂θ as ``dtheta(x, θ, y=None)``, shaped like x (θ broadcast).
+        dx: ∂f/∂x as ``dx(x, θ, y=None)``; ``y = f(x, θ)``, when given, is reused. None for
+            a family registered without derivatives (it trains with autodiff only).
+        dtheta: ∂f/∂θ as ``dtheta(x, θ, y=None)``, shaped like x (θ broadcast); None as dx.
         default: θ at which the family is the standard activation.
         theta_min: lower end of θ's valid range, None if unbounded.
         theta_max: upper end of θ's valid range, None if unbounded.
@@ -58,18 +64,27 @@ class ActivationSpec:
         slope: for families of the form f(x, θ) = φ(θ·x), φ'(θ·x) as ``slope(x, θ, y=None)``;
             then ∂f/∂x = θ·φ' and ∂f/∂θ = x·φ' (``dx`` and ``dtheta`` are built from it), and
             the custom gradient multiplies the upstream gradient by φ' once for both.
+        builtin: False for a family added by `register_activation`.
+        source: the module that registered the family (``tradenn`` for the built-ins).
     """
 
     name: str
     formula: str
     fn: Fn
-    dx: Derivative
-    dtheta: Derivative
+    dx: Derivative | None
+    dtheta: Derivative | None
     default: float
     theta_min: float | None
     theta_max: float | None
     theta_floor: float | None
     slope: Derivative | None = None
+    builtin: bool = True
+    source: str = "tradenn"
+
+    @property
+    def analytic(self) -> bool:
+        """True when the family has hand-written derivatives (``gradient: analytic``)."""
+        return self.dx is not None and self.dtheta is not None
 
     def squash(self, u: Tensor) -> Tensor:
         """Map an unconstrained u onto θ's valid range (smooth, monotone)."""
@@ -258,7 +273,7 @@ def get_activation(name: str) -> ActivationSpec:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"activation {name!r}: expected one of {sorted(ACTIVATIONS)}"
+            f"activation {name!r}: expected one of {sorted(ACTIVATIONS)} ({PLUGIN_HINT})"
         ) from None
 
 
@@ -314,7 +329,18 @@ def apply(
     theta = ops.cast(theta, x.dtype)
     if check_gradient(gradient) == "autodiff":
         return spec.fn(x, theta)
+    require_analytic(spec)
     return _with_analytic_gradient(spec)(x, theta)
+
+
+def require_analytic(spec: ActivationSpec) -> ActivationSpec:
+    """``spec`` if it has analytic derivatives, else a `ConfigError` saying what to do."""
+    if not spec.analytic:
+        raise ConfigError(
+            f"activation {spec.name!r}: gradient 'analytic' needs dx and dtheta, and the "
+            "family was registered without them; use gradient 'autodiff'"
+        )
+    return spec
 
 
 def _with_analytic_gradient(spec: ActivationSpec) -> Callable[[Tensor, Tensor], Tensor]:
@@ -375,10 +401,12 @@ def plot(
     for theta in thetas:
         xt = ops.convert_to_tensor(x, dtype="float32")
         tt = ops.full_like(xt, float(theta))
-        ax_f.plot(x, ops.convert_to_numpy(spec.fn(xt, tt)), label=f"θ = {theta:g}")
-        ax_dx.plot(x, ops.convert_to_numpy(spec.dx(xt, tt)), label=f"θ = {theta:g}")
+        y = ops.convert_to_numpy(spec.fn(xt, tt))
+        slope = np.gradient(y, x) if spec.dx is None else ops.convert_to_numpy(spec.dx(xt, tt))
+        ax_f.plot(x, y, label=f"θ = {theta:g}")
+        ax_dx.plot(x, slope, label=f"θ = {theta:g}")
     ax_f.set_title(f"{name}: f(x, θ) = {spec.formula}")
-    ax_dx.set_title("∂f/∂x")
+    ax_dx.set_title("∂f/∂x" if spec.dx is not None else "∂f/∂x (numerical: no dx registered)")
     for ax in (ax_f, ax_dx):
         ax.axhline(0.0, color="0.7", lw=0.8)
         ax.axvline(0.0, color="0.7", lw=0.8)
@@ -393,3 +421,18 @@ def _default_thetas(spec: ActivationSpec) -> list[float]:
         lo = spec.theta_min or 0.0
         return [lo + (spec.theta_max - lo) * p for p in (0.05, 0.2, 0.5, 0.9)]
     return [spec.default * f for f in (0.25, 0.5, 1.0, 2.0, 4.0)]
+
+
+_PLUGIN_API = (
+    "register_activation", "unregister_activation", "check_activation", "require_checked",
+    "ActivationCheck", "ActivationCheckError",
+)
+
+
+def __getattr__(name: str) -> Any:
+    # The derivative check lives in its own module; it is part of this module's API.
+    if name in _PLUGIN_API:
+        from tradenn import activation_plugins
+
+        return getattr(activation_plugins, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 # Before TensorFlow is imported anywhere: keep its C++ start-up chatter off the terminal.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,6 +29,37 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Check and fetch market data.")
 app.add_typer(data_app, name="data")
+activations_app = typer.Typer(
+    no_args_is_help=True, help="List, check and plot activation families (yours too)."
+)
+app.add_typer(activations_app, name="activations")
+
+
+class _ShowByDefault(TyperGroup):
+    """``tradenn regimes CONFIG`` means ``tradenn regimes show CONFIG``."""
+
+    def parse_args(self, ctx, args):  # click's signature
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+regimes_app = typer.Typer(
+    cls=_ShowByDefault, no_args_is_help=True,
+    help="Show a config's regime over history (regimes CONFIG), or check its causality.",
+)
+app.add_typer(regimes_app, name="regimes")
+PluginOption = Annotated[
+    Optional[list[str]],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--plugin", help="Import this module first (it registers families); repeatable."),
+]
+
+# `--mlflow` alone logs to ./mlruns; `--mlflow URI` to that store.
+MlflowOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--mlflow", is_flag=False, flag_value="./mlruns", metavar="[URI]",
+                 help="Log to MLflow (default store ./mlruns; needs the mlflow extra)."),
+]
 
 SetOption = Annotated[
     Optional[list[str]],  # noqa: UP045 - typer needs Optional here
@@ -71,6 +103,7 @@ def train(
     resume: Annotated[Optional[Path], typer.Option(help="Finish an interrupted run directory.")] = None,  # noqa: UP045
     backtest: Annotated[bool, typer.Option("--backtest", help="Backtest the run when training ends.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Train an experiment walk-forward and write a run directory."""
     with _user_errors():
@@ -91,8 +124,47 @@ def train(
 
             run = train_run(experiment_config, runs_dir=runs_dir, quiet=quiet)
         typer.echo(f"run complete: {run.path}")
-        if backtest:
+        if backtest or mlflow:
             _backtest(run.path)
+        if mlflow:
+            from tradenn.tracking import log_run
+
+            typer.echo(f"mlflow run {log_run(run.path, mlflow)} in {mlflow}")
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Optional[Path], typer.Argument(help="A sweep file, e.g. configs/sweeps/demo.yaml.")] = None,  # noqa: UP045
+    address: Annotated[Optional[str], typer.Option(help="A Ray cluster: auto or HOST:PORT (default: a local Ray).")] = None,  # noqa: UP045
+    max_concurrent: Annotated[Optional[int], typer.Option(help="Trials running at once (default: the machine's cores; 1 runs them serially in this process).")] = None,  # noqa: UP045
+    resume: Annotated[Optional[Path], typer.Option(help="Finish this sweep directory.")] = None,  # noqa: UP045
+    sweeps_dir: Annotated[Path, typer.Option(help="Where sweep directories go.")] = Path("sweeps"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    mlflow: MlflowOption = None,
+) -> None:
+    """Run every combination of a grid of config overrides as a trial; rank them fairly."""
+    with _user_errors():
+        from tradenn.errors import ConfigError
+        from tradenn.sweeps.runner import run_sweep
+
+        if (spec is None) == (resume is None):
+            raise ConfigError("give a sweep file, or --resume SWEEP_DIR (not both)")
+        if max_concurrent is None:
+            max_concurrent = os.cpu_count() or 1
+        result, summary = run_sweep(spec, sweeps_dir=sweeps_dir, resume=resume,
+                                    max_concurrent=max_concurrent, address=address, quiet=quiet)
+        failed = result.manifest.get("failed", [])
+        typer.echo(f"sweep complete: {result.path} ({summary['completed']} of "
+                   f"{summary['trials']} trials, {len(failed)} failed)")
+        if summary["best"] is not None:
+            pbo = "n/a" if summary["pbo"] is None else f"{summary['pbo']:.2f}"
+            typer.echo(f"best trial {summary['best']}: DSR {summary['dsr_best']:.2f} given "
+                       f"{summary['completed']} trials; PBO {pbo}")
+        typer.echo(f"results: {result.path / 'results.csv'}; report: {result.path / 'report.html'}")
+        if mlflow:
+            from tradenn.tracking import log_sweep
+
+            typer.echo(f"mlflow run {log_sweep(result.path, summary, mlflow)} in {mlflow}")
 
 
 @app.command("backtest")
@@ -187,7 +259,7 @@ def predict(
         typer.echo(signal.describe())
 
 
-@app.command()
+@regimes_app.command("show")
 def regimes(
     config: Annotated[Path, typer.Argument(help="Experiment YAML.")],
     overrides: SetOption = None,
@@ -204,6 +276,81 @@ def regimes(
         typer.echo(f"fitted on bars up to {fit_end}; figure: {analysis.figure_path}")
 
 
+@regimes_app.command("check")
+def regimes_check(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML.")],
+    overrides: SetOption = None,
+    cuts: Annotated[int, typer.Option(help="Cut dates per detector.")] = 8,
+) -> None:
+    """Check that each detector of the config is causal on the config's bars (exit 1 if not)."""
+    with _user_errors():
+        from tradenn.config import load_config
+        from tradenn.regimes.causality import LookAheadError, config_causality
+
+        failed = []
+        for label, found in config_causality(load_config(config, overrides or []), cuts=cuts):
+            typer.echo(f"regime.detectors.{label}: " + ("causal" if found is None else found.describe()))
+            if found is not None:
+                failed.append(label)
+        if failed:
+            raise LookAheadError(f"{len(failed)} detector(s) not causal: {', '.join(failed)}")
+
+
+@activations_app.command("list")
+def activations_list(plugins: PluginOption = None) -> None:
+    """The registered families: formula, θ range, default, derivatives, origin."""
+    with _user_errors():
+        import pandas as pd
+
+        from tradenn.activations import ACTIVATIONS
+        from tradenn.plugins import import_plugins
+
+        import_plugins(plugins or [], what="--plugin")
+        rows = [{"family": s.name, "f(x, θ)": s.formula, "θ range": s.range_text(),
+                 "default θ": f"{s.default:g}",
+                 "derivatives": "analytic" if s.analytic else "autodiff only",
+                 "from": "built-in" if s.builtin else s.source} for s in ACTIVATIONS.values()]
+        _print_table(pd.DataFrame(rows).set_index("family"))
+
+
+@activations_app.command("check")
+def activations_check(
+    name: Annotated[str, typer.Argument(help="A family name.")],
+    plugins: PluginOption = None,
+) -> None:
+    """Compare a family's dx and dtheta with finite differences (exit 1 if one is wrong)."""
+    with _user_errors():
+        from tradenn.activations import check_activation
+        from tradenn.plugins import import_plugins
+
+        import_plugins(plugins or [], what="--plugin")
+        typer.echo(check_activation(name).describe())
+
+
+@activations_app.command("plot")
+def activations_plot(
+    name: Annotated[str, typer.Argument(help="A family name.")],
+    thetas: Annotated[Optional[str], typer.Option(help="Comma-separated θ values, e.g. 0.5,1,2.")] = None,  # noqa: UP045
+    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("activation.png"),
+    plugins: PluginOption = None,
+) -> None:
+    """Draw f(x, θ) and ∂f/∂x for several θ."""
+    with _user_errors():
+        from tradenn.activations import plot
+        from tradenn.errors import ConfigError
+        from tradenn.files import write_atomic
+        from tradenn.plugins import import_plugins
+
+        import_plugins(plugins or [], what="--plugin")
+        try:
+            values = None if thetas is None else [float(t) for t in thetas.split(",")]
+        except ValueError:
+            raise ConfigError(f"--thetas: expected numbers separated by commas, got {thetas!r}") from None
+        figure = plot(name, values)
+        write_atomic(out, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+        typer.echo(f"figure: {out}")
+
+
 @data_app.command("check")
 def data_check(path: Annotated[Path, typer.Argument(help="A CSV or Parquet file of daily bars.")]) -> None:
     """Validate a bars file and summarize it (exit 1 when it is not usable)."""
@@ -217,9 +364,14 @@ def data_check(path: Annotated[Path, typer.Argument(help="A CSV or Parquet file 
         if not check.usable:
             raise DataError(str(check.error))
         typer.echo(f"{path}: {check.rows} rows from {check.first} to {check.last}")
-        typer.echo(f"gaps over 4 calendar days: {len(check.gaps)}")
-        for before, after, days in check.gaps:
-            typer.echo(f"  {before} -> {after} ({days} days)")
+        if check.spacing is None:
+            typer.echo(f"gaps over 4 calendar days: {len(check.gaps)}")
+        else:
+            typer.echo(f"bars every {check.spacing}; gaps beyond the recurring nights and "
+                       f"weekends: {len(check.gaps)}")
+        unit = "days" if check.spacing is None else "bar spacings"
+        for before, after, length in check.gaps:
+            typer.echo(f"  {before} -> {after} ({length} {unit})")
         typer.echo("usable" + (f", with {len(check.warnings)} warning(s)" if check.warnings else ""))
 
 
@@ -228,13 +380,14 @@ def data_fetch(
     ticker: Annotated[str, typer.Argument(help="A Yahoo ticker such as SPY.")],
     start: Annotated[Optional[str], typer.Option(help="First date (YYYY-MM-DD).")] = None,  # noqa: UP045
     end: Annotated[Optional[str], typer.Option(help="Last date (YYYY-MM-DD), inclusive.")] = None,  # noqa: UP045
+    interval: Annotated[str, typer.Option(help="Bar interval: 1d, 1wk, 1h, 30m, 15m, 5m, 1m.")] = "1d",
 ) -> None:
-    """Download daily bars with yfinance into the on-disk cache."""
+    """Download bars with yfinance into the on-disk cache (keyed by ticker and interval)."""
     with _user_errors():
-        from tradenn.data import default_cache_dir, fetch_yfinance
+        from tradenn.data import cache_path, fetch_yfinance
 
-        bars = fetch_yfinance(ticker, start, end)
+        bars = fetch_yfinance(ticker, start, end, interval=interval)
         typer.echo(
-            f"{ticker}: {len(bars)} bars from {bars.index[0].date()} to {bars.index[-1].date()} "
-            f"cached in {default_cache_dir() / (ticker + '.parquet')}"
+            f"{ticker}: {len(bars)} {interval} bars from {bars.index[0]} to {bars.index[-1]} "
+            f"cached in {cache_path(ticker, interval)}"
         )

@@ -13,18 +13,38 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
 
 from tradenn.errors import ConfigError
+from tradenn.plugins import (
+    ACTIVATION_NAMES,
+    MODULE_NAME,
+    PLUGIN_HINT,
+    import_plugins,
+    known_activation,
+)
 
 # Names kept here (not imported from `activations` / `regimes`) so that reading a config
 # never imports TensorFlow; tests check that they match the registries.
 ActivationName = Literal["scaled_relu", "leaky_relu", "sigmoid", "tanh", "swish", "elu"]
+# A built-in family or one registered by a plugin (`tradenn.plugins.ACTIVATION_NAMES`).
+Activation = Annotated[str, AfterValidator(known_activation)]
 MappingKind = Literal["fixed", "affine", "per_state", "constant", "default"]
 FeatureName = Literal[
     "log_return", "return_5", "return_21", "volatility_21", "range", "gap", "volume_z",
-    "close_ma_ratio",
+    "close_ma_ratio", "return_w", "volatility_w", "session_gap", "time_of_day_sin",
+    "time_of_day_cos",
 ]
+# Bar intervals (tradenn.frequency.INTERVALS; kept here so a config never imports pandas).
+BarInterval = Literal["1d", "1wk", "1h", "30m", "15m", "5m", "1m"]
 Ablation = Literal["no_regime", "shuffled_regime", "regime_input", "film"]
 Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
 Execution = Literal["close", "next_open"]
@@ -47,6 +67,9 @@ class DataConfig(Strict):
     provider: Literal["auto", "cache", "yfinance", "bundled"] = "bundled"
     start: dt.date | None = None
     end: dt.date | None = None
+    interval: BarInterval = "1d"  # intraday bars keep their timestamps
+    # Annualization of every statistic, feature and regime; None: inferred from the bars.
+    bars_per_year: Annotated[float, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _start_before_end(self) -> DataConfig:
@@ -58,6 +81,7 @@ class DataConfig(Strict):
 class FeaturesConfig(Strict):
     window: PositiveInt = 20
     horizon: PositiveInt = 1
+    lookback: PositiveInt = 21  # the w of return_w and volatility_w, in bars
     columns: list[FeatureName] = Field(
         default_factory=lambda: ["log_return", "return_5", "return_21", "volatility_21", "range"],
         min_length=1,
@@ -147,6 +171,34 @@ DetectorConfig = Annotated[
     Field(discriminator="kind"),
 ]
 RegimeKind = Literal["volatility", "trend", "vix", "hmm", "markov"]
+# kind -> config model of a detector section: the built-ins, then what
+# `tradenn.regimes.register_detector` adds. Entries are validated by looking up their kind
+# here (not a static union), so a plugin's detector validates like a built-in.
+DETECTOR_CONFIGS: dict[str, type[BaseModel]] = {
+    c.model_fields["kind"].default: c
+    for c in (VolatilityRegimeConfig, TrendRegimeConfig, VixRegimeConfig, HmmRegimeConfig,
+              MarkovRegimeConfig)
+}
+
+
+def _detector_section(value: Any) -> BaseModel:
+    """One ``regime.detectors`` entry, validated by the config model of its ``kind``."""
+    if isinstance(value, BaseModel) and DETECTOR_CONFIGS.get(getattr(value, "kind", None)) is type(value):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if not isinstance(value, dict):
+        raise ValueError("expected a detector section (a mapping with a kind)")
+    kind = value.get("kind")
+    if kind not in DETECTOR_CONFIGS:
+        raise ValueError(
+            f"unknown detector kind {kind!r}; expected one of {sorted(DETECTOR_CONFIGS)} "
+            f"({PLUGIN_HINT})"
+        )
+    return DETECTOR_CONFIGS[kind].model_validate(value)
+
+
+Detector = Annotated[Any, PlainValidator(_detector_section)]
 
 
 class RegimeConfig(Strict):
@@ -155,11 +207,14 @@ class RegimeConfig(Strict):
     Several detectors form a composite: their columns side by side, as one regime vector.
     """
 
-    detectors: list[DetectorConfig] = Field(
+    detectors: list[Detector] = Field(
         default_factory=lambda: [VolatilityRegimeConfig()], min_length=1
     )
     columns: list[str] | None = Field(default=None, min_length=1)  # None: detectors' defaults
     state: str | None = None  # discrete column for per-regime reports; None: first available
+    # Refuse to train on a plugin detector that fails `tradenn.regimes.check_causal`; the
+    # run's manifest records when this was turned off.
+    check_causal: bool = True
 
 
 # ---------------------------------------------------------------------------- model
@@ -177,9 +232,9 @@ class ModelConfig(Strict):
     kind: Literal["lstm", "dense"] = "lstm"
     lstm_units: list[PositiveInt] = Field(default_factory=lambda: [32])
     dense_units: list[PositiveInt] = Field(default_factory=lambda: [16])
-    activation: ActivationName = "swish"
-    lstm_activation: ActivationName = "tanh"
-    recurrent_activation: ActivationName = "sigmoid"
+    activation: Activation = "swish"
+    lstm_activation: Activation = "tanh"
+    recurrent_activation: Activation = "sigmoid"
     condition_gates: bool = False
     mapping: MappingConfig = Field(default_factory=MappingConfig)
     per_unit: bool = False
@@ -194,6 +249,18 @@ class ModelConfig(Strict):
     def _lstm_has_layers(self) -> ModelConfig:
         if self.kind == "lstm" and not self.lstm_units:
             raise ValueError("an lstm model needs at least one entry in lstm_units")
+        return self
+
+    @model_validator(mode="after")
+    def _analytic_has_derivatives(self) -> ModelConfig:
+        if self.gradient == "analytic":
+            for key in ("activation", "lstm_activation", "recurrent_activation"):
+                name = getattr(self, key)
+                if not ACTIVATION_NAMES.get(name, True):
+                    raise ValueError(
+                        f"gradient 'analytic' needs the derivatives dx and dtheta, and {key} "
+                        f"{name!r} was registered without them; use gradient: autodiff"
+                    )
         return self
 
 
@@ -244,6 +311,9 @@ class ExperimentConfig(Strict):
     """A whole experiment: one YAML file in ``configs/``."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "experiment"
+    # Modules imported (by name) before the rest is validated: they register user families
+    # and detectors. Recorded with the run and imported again to predict, resume and load.
+    plugins: list[Annotated[str, Field(pattern=MODULE_NAME.pattern)]] = Field(default_factory=list)
     data: DataConfig = Field(default_factory=DataConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
@@ -314,8 +384,21 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return raw
 
 
+def _import_config_plugins(raw: dict[str, Any], source: str) -> None:
+    """Import the modules a raw config lists under ``plugins`` (a malformed list is left
+    for validation to report by key path)."""
+    modules = raw.get("plugins")
+    if isinstance(modules, list) and all(isinstance(m, str) for m in modules):
+        import_plugins(modules, what=f"{source}: plugins")
+
+
 def validate_config(raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
-    """Validate a config dict; a failure is one `ConfigError` naming each bad key path."""
+    """Validate a config dict; a failure is one `ConfigError` naming each bad key path.
+
+    The modules under ``plugins`` are imported first, so their families and detectors
+    validate.
+    """
+    _import_config_plugins(raw, source)
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:

@@ -28,6 +28,7 @@ from tradenn.files import (
     write_json_atomic,
     write_text_atomic,
 )
+from tradenn.frequency import resolve_bars_per_year
 from tradenn.progress import Progress
 from tradenn.regimes import build_regime
 from tradenn.runs import (
@@ -65,14 +66,17 @@ class Experiment:
     bars: pd.DataFrame
     panel: Panel
     folds: list[Fold]
+    bars_per_year: float  # data.bars_per_year, or what the bars imply
 
     @classmethod
     def prepare(cls, config: ExperimentConfig) -> Experiment:
         data = config.data
-        bars = load_bars(data.source, data.start, data.end, provider=data.provider)
-        panel = Panel.from_bars(bars, config)
+        bars = load_bars(data.source, data.start, data.end, provider=data.provider,
+                         interval=data.interval)
+        bars_per_year = resolve_bars_per_year(bars.index, data.bars_per_year)
+        panel = Panel.from_bars(bars, config, bars_per_year=bars_per_year)
         folds = make_folds(len(panel.dates), config.walk_forward, horizon=config.features.horizon)
-        return cls(config, bars, panel, folds)
+        return cls(config, bars, panel, folds, bars_per_year)
 
     def data_record(self) -> dict[str, Any]:
         return {
@@ -82,6 +86,8 @@ class Experiment:
             "end": str(self.bars.index[-1].date()),
             "rows": len(self.bars),
             "hash": bars_hash(self.bars),
+            "interval": self.config.data.interval,
+            "bars_per_year": self.bars_per_year,
         }
 
     def bar_row(self, fold_row: int) -> int:
@@ -103,10 +109,13 @@ def train_run(
     trial) when given.
     """
     experiment = Experiment.prepare(config)
+    checks = preflight(config, experiment.bars)
     run = Run.create(
         runs_dir,
         config.name,
         path=run_dir,
+        plugins=list(config.plugins),
+        checks=checks,
         variants=variants(config),
         seeds=list(config.train.seeds),
         data=experiment.data_record(),
@@ -133,8 +142,43 @@ def resume_run(
         )
     if len(run.manifest["folds"]) != len(experiment.folds):
         raise RunError(f"run {run.path}: its folds no longer match its config; start a new run")
-    run.mark(RUNNING, error=None)
+    run.mark(RUNNING, error=None, checks=preflight(experiment.config, experiment.bars))
     return _execute(run, experiment, progress or _default_progress(experiment, quiet))
+
+
+def preflight(config: ExperimentConfig, bars: pd.DataFrame) -> dict[str, Any]:
+    """The checks made before anything trains, as recorded in the run's manifest.
+
+    With ``gradient: analytic`` every family the model uses must pass
+    `tradenn.activations.check_activation` (once per process); every detector a plugin
+    registered must pass `tradenn.regimes.check_causal` unless ``regime.check_causal`` is
+    false (the built-ins are checked by tradenn's tests).
+
+    Raises:
+        ActivationCheckError: a family's derivative disagrees with finite differences.
+        LookAheadError: a plugin detector's value at t moves with bars after t.
+    """
+    model = config.model
+    families = sorted({model.activation, model.lstm_activation, model.recurrent_activation})
+    if model.gradient == "analytic":
+        from tradenn.activation_plugins import require_checked
+
+        for name in families:
+            require_checked(name)
+    checks: dict[str, Any] = {
+        "activations": families if model.gradient == "analytic" else "off (gradient: autodiff)",
+        "causality": "on" if config.regime.check_causal else "off (regime.check_causal: false)",
+    }
+    if config.regime.check_causal:
+        from tradenn.regimes.causality import LookAheadError, config_causality
+
+        results = config_causality(config, bars, plugins_only=True)
+        for label, found in results:
+            if found is not None:
+                raise LookAheadError(f"regime.detectors.{label}: {found.describe()}; "
+                                     "fix the detector (regime.check_causal: false skips this)")
+        checks["detectors"] = [label for label, _ in results]
+    return checks
 
 
 def _default_progress(experiment: Experiment, quiet: bool) -> Progress:
@@ -195,7 +239,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     # the model (a rolling window does not start at bar 0).
     regime = build_regime(config.regime)
     window = slice(experiment.bar_row(fold.train_start), experiment.bar_row(fold.train_end))
-    regime.fit(experiment.bars.iloc[window])
+    regime.fit(experiment.bars.iloc[window], bars_per_year=experiment.bars_per_year)
     regime_frame = regime.transform(experiment.bars)
     model_regime = regime_frame[regime.model_columns]
     # For the report's per-regime tables (the last fold's names; saved with the fold).

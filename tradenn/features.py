@@ -1,16 +1,21 @@
 """Causal features from bars, the next-period target, and windowing.
 
 Every feature stamped t is computed from bars dated <= t only (rolling windows look back,
-never forward). The target stamped t is the return from t to t + horizon: it is the label
+never forward). Windows are counted in bars: ``volatility_21`` and ``return_21`` keep their
+daily names and 21-bar windows; ``volatility_w`` and ``return_w`` take ``w`` from
+``features.lookback`` and annualize with the data's bars per year, at any frequency. The target stamped t is the return from t to t + horizon: it is the label
 the model learns to predict at t, and the only future-looking series in tradenn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
+
+from tradenn.frequency import is_intraday_index
 
 TRADING_DAYS = 252  # daily bars per year: annualizes volatilities here and in the regimes
 
@@ -37,6 +42,54 @@ def return_21(bars: pd.DataFrame) -> pd.Series:
 def volatility_21(bars: pd.DataFrame) -> pd.Series:
     """Annualized standard deviation of the last 21 daily log returns."""
     return log_return(bars).rolling(21).std() * np.sqrt(TRADING_DAYS)
+
+
+def return_w(bars: pd.DataFrame, lookback: int = 21) -> pd.Series:
+    """Log return over the last ``lookback`` bars."""
+    return _log_close(bars).diff(lookback)
+
+
+def volatility_w(
+    bars: pd.DataFrame, lookback: int = 21, bars_per_year: float = TRADING_DAYS
+) -> pd.Series:
+    """Standard deviation of the last ``lookback`` log returns, annualized by
+    sqrt(bars per year)."""
+    return log_return(bars).rolling(lookback).std() * np.sqrt(bars_per_year)
+
+
+def session_starts(index: pd.DatetimeIndex) -> np.ndarray:
+    """True on the first bar of each session: after a break longer than 1.5 times the
+    typical spacing (a night, a weekend). Every bar of daily data starts a session."""
+    if not is_intraday_index(index):
+        return np.ones(len(index), dtype=bool)
+    steps = np.diff(index.to_numpy())
+    typical = np.median(steps)
+    return np.concatenate([[True], steps > 1.5 * typical])
+
+
+def session_gap(bars: pd.DataFrame) -> pd.Series:
+    """log(first open of the session / last close of the previous session), held through
+    the session (known from the session's first bar on); NaN in the first session."""
+    starts = session_starts(bars.index)
+    gap = np.log(bars["open"] / bars["close"].shift(1)).where(starts)
+    session = pd.Series(np.cumsum(starts), index=bars.index)
+    return gap.groupby(session).transform("first")
+
+
+def _day_fraction(bars: pd.DataFrame) -> np.ndarray:
+    """Time of day of each stamp as a fraction of 24 hours (in the index's own zone)."""
+    index = bars.index
+    return (index.hour * 3600 + index.minute * 60 + index.second).to_numpy() / 86400.0
+
+
+def time_of_day_sin(bars: pd.DataFrame) -> pd.Series:
+    """sin(2 pi x time of day): with the cosine, a smooth clock with no midnight jump."""
+    return pd.Series(np.sin(2 * np.pi * _day_fraction(bars)), index=bars.index)
+
+
+def time_of_day_cos(bars: pd.DataFrame) -> pd.Series:
+    """cos(2 pi x time of day)."""
+    return pd.Series(np.cos(2 * np.pi * _day_fraction(bars)), index=bars.index)
 
 
 def intraday_range(bars: pd.DataFrame) -> pd.Series:
@@ -71,15 +124,33 @@ FEATURES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "gap": overnight_gap,
     "volume_z": volume_z,
     "close_ma_ratio": close_ma_ratio,
+    "return_w": return_w,
+    "volatility_w": volatility_w,
+    "session_gap": session_gap,
+    "time_of_day_sin": time_of_day_sin,
+    "time_of_day_cos": time_of_day_cos,
 }
 
 
-def make_features(bars: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The named causal features of ``bars``, one column each; warm-up rows are NaN."""
+def make_features(
+    bars: pd.DataFrame,
+    columns: list[str],
+    *,
+    lookback: int = 21,
+    bars_per_year: float = TRADING_DAYS,
+) -> pd.DataFrame:
+    """The named causal features of ``bars``, one column each; warm-up rows are NaN.
+
+    ``lookback`` is the ``w`` of ``return_w`` and ``volatility_w``; ``bars_per_year``
+    annualizes ``volatility_w``.
+    """
     unknown = [c for c in columns if c not in FEATURES]
     if unknown:
         raise KeyError(f"unknown feature(s) {unknown}; known: {sorted(FEATURES)}")
-    return pd.DataFrame({name: FEATURES[name](bars) for name in columns}, index=bars.index)
+    functions = dict(FEATURES)
+    functions["return_w"] = partial(return_w, lookback=lookback)
+    functions["volatility_w"] = partial(volatility_w, lookback=lookback, bars_per_year=bars_per_year)
+    return pd.DataFrame({name: functions[name](bars) for name in columns}, index=bars.index)
 
 
 def make_target(bars: pd.DataFrame, horizon: int = 1) -> pd.Series:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib
 import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tradenn.errors import RunError
+from tradenn.plugins import import_plugins
 
 # Modules whose import registers tradenn's serializable Keras objects (layers, mappings).
 REGISTERING_MODULES = ("tradenn.layers",)
@@ -26,7 +28,9 @@ def register_keras_objects() -> None:
         importlib.import_module(module)
 
 
-def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> Any:
+def load_model(
+    path: str | os.PathLike[str], *, compile: bool = False, plugins: Sequence[str] = ()
+) -> Any:
     """A ``keras.Model`` from a ``.keras`` file written by tradenn.
 
     Loading uses ``safe_mode=True``: a file holding a Lambda layer or other code is refused
@@ -35,6 +39,8 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> Any:
     Args:
         path: a ``.keras`` file, e.g. ``runs/spy-lstm-.../model.keras``.
         compile: also restore the optimizer and loss (not needed to predict).
+        plugins: modules to import first, by name: those registering the activation
+            families the model uses (`Run.load_model` passes the run's own).
 
     Raises:
         RunError: the file is missing, not a ``.keras`` archive, or Keras cannot rebuild it.
@@ -49,6 +55,7 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> Any:
     if not zipfile.is_zipfile(path):
         raise RunError(f"{path} is not a .keras model file (not a zip archive)")
     register_keras_objects()
+    import_plugins(plugins)
     import keras
 
     try:

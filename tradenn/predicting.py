@@ -50,7 +50,8 @@ def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str 
     """
     run = open_complete_run(run_dir)
     config = run.config()
-    bars = load_bars(config.data.source, config.data.start, asof, provider=provider)  # type: ignore[arg-type]
+    bars = load_bars(config.data.source, config.data.start, asof, provider=provider,  # type: ignore[arg-type]
+                     interval=config.data.interval)
     fold = run.manifest["folds"][-1]
     date = bars.index[-1]
     if date <= pd.Timestamp(fold["train_end"]):
@@ -61,7 +62,8 @@ def predict_next(run_dir: str | Path, *, asof: str | None = None, provider: str 
         )
     scalers = run.load_scalers()
     regime_detector = run.load_regime()
-    panel = Panel.from_bars(bars, config)
+    # The run's own annualization, so volatility_w is scaled as the scalers expect.
+    panel = Panel.from_bars(bars, config, bars_per_year=run.manifest["data"].get("bars_per_year"))
     regime = regime_detector.transform(bars)[regime_detector.model_columns]
     if regime.iloc[-1].isna().any():
         raise DataError(f"the regime is undefined on {date.date()} (missing input data?)")

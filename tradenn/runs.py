@@ -162,7 +162,17 @@ class Run:
         """
         from tradenn.loading import load_model
 
-        return load_model(self.model_path(fold, variant, seed))
+        return load_model(self.model_path(fold, variant, seed), plugins=self.plugins())
+
+    def plugins(self) -> list[str]:
+        """Import the plugin modules the run was trained with; return their names.
+
+        Raises:
+            ConfigError: a plugin module cannot be imported (one message naming it).
+        """
+        from tradenn.plugins import import_plugins
+
+        return import_plugins(self.manifest.get("plugins") or [], what=f"run {self.path} plugins")
 
     def load_regime(self, fold: int = -1) -> Any:
         """The regime fitted on fold ``fold``'s training window (a `CompositeRegime`)."""

@@ -25,6 +25,7 @@ import pandas as pd
 from tradenn.config import ExperimentConfig, WalkForwardConfig
 from tradenn.errors import ConfigError
 from tradenn.features import make_features, make_target, make_windows
+from tradenn.frequency import resolve_bars_per_year
 from tradenn.scaling import Standardizer
 
 
@@ -113,8 +114,17 @@ class Panel:
     first_usable: int  # first row whose feature window is complete
 
     @classmethod
-    def from_bars(cls, bars: pd.DataFrame, config: ExperimentConfig) -> Panel:
-        features = make_features(bars, list(config.features.columns))
+    def from_bars(
+        cls, bars: pd.DataFrame, config: ExperimentConfig, *, bars_per_year: float | None = None
+    ) -> Panel:
+        """The panel of ``bars``; ``bars_per_year`` (None: ``data.bars_per_year`` or what
+        the bars imply) annualizes ``volatility_w``."""
+        if bars_per_year is None:
+            bars_per_year = resolve_bars_per_year(bars.index, config.data.bars_per_year)
+        features = make_features(
+            bars, list(config.features.columns),
+            lookback=config.features.lookback, bars_per_year=bars_per_year,
+        )
         target = make_target(bars, config.features.horizon)
         complete = features.notna().all(axis=1).to_numpy()
         # A window ending at row j is usable when rows j-window+1..j are all complete.

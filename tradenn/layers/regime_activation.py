@@ -7,7 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from tradenn.activations import apply, check_gradient, get_activation
+from tradenn.activations import apply, check_gradient, get_activation, require_analytic
 from tradenn.errors import ConfigError
 from tradenn.layers.mappings import check_mapping, make_mapping
 
@@ -78,6 +78,8 @@ class RegimeActivation(keras.layers.Layer):
         self.mapping = check_mapping(mapping)
         self.per_unit = bool(per_unit)
         self.gradient = check_gradient(gradient)
+        if self.gradient == "analytic":  # a user family registered without dx / dtheta
+            require_analytic(get_activation(activation))
         self.mapping_scale = float(mapping_scale)
         self.mapping_shift = float(mapping_shift)
         self.theta_mapping = None

@@ -18,10 +18,18 @@ matplotlib.
 from __future__ import annotations
 
 from tradenn.regimes.base import NotFittedError, RegimeDetector
+from tradenn.regimes.causality import LookAhead, LookAheadError, check_causal
 from tradenn.regimes.composite import CompositeRegime
 from tradenn.regimes.hmm import HmmRegime
 from tradenn.regimes.markov import MarkovRegime
-from tradenn.regimes.registry import REGIMES, build_detector, build_regime, regime_from_dict
+from tradenn.regimes.registry import (
+    REGIMES,
+    build_detector,
+    build_regime,
+    regime_from_dict,
+    register_detector,
+    unregister_detector,
+)
 from tradenn.regimes.summary import regime_table, tercile_states
 from tradenn.regimes.trend import TrendRegime
 from tradenn.regimes.vix import VixRegime
@@ -31,6 +39,8 @@ __all__ = [
     "REGIMES",
     "CompositeRegime",
     "HmmRegime",
+    "LookAhead",
+    "LookAheadError",
     "MarkovRegime",
     "NotFittedError",
     "RegimeDetector",
@@ -39,7 +49,10 @@ __all__ = [
     "VolatilityRegime",
     "build_detector",
     "build_regime",
+    "check_causal",
     "regime_from_dict",
+    "register_detector",
     "regime_table",
     "tercile_states",
+    "unregister_detector",
 ]

@@ -55,7 +55,7 @@ def first_fit_window(
     Raises:
         DataError: the bars are too short for the warm-up plus ``min_train`` bars.
     """
-    features = make_features(bars, list(config.features.columns))
+    features = make_features(bars, list(config.features.columns), lookback=config.features.lookback)
     ready = features.notna().all(axis=1).to_numpy()
     if not ready.any():
         raise DataError(
@@ -92,10 +92,10 @@ def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -
         RunError: ``out_dir`` cannot be written.
     """
     data = config.data
-    bars = load_bars(data.source, data.start, data.end, provider=data.provider)
+    bars = load_bars(data.source, data.start, data.end, provider=data.provider, interval=data.interval)
     regime = build_regime(config.regime)
     fit_start, fit_end = first_fit_window(bars, config, regime)
-    regime.fit(bars.loc[:fit_end])
+    regime.fit(bars.loc[:fit_end], bars_per_year=data.bars_per_year)
     frame = regime.transform(bars)
     labels = regime.state_labels()
     table = regime_table(

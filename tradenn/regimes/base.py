@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from tradenn.config import format_validation_error
 from tradenn.errors import ConfigError, DataError, NotFittedError
 from tradenn.features import TRADING_DAYS
+from tradenn.frequency import bars_per_year as implied_bars_per_year
 
 
 class RegimeDetector(ABC):
@@ -42,6 +43,9 @@ class RegimeDetector(ABC):
         except ValidationError as exc:
             raise ConfigError(f"{self.kind} regime: {format_validation_error(exc)}") from None
         self._fitted = False
+        # Annualizes volatilities and slopes; set by `fit` (from the training bars' spacing
+        # unless given) and stored with the fitted state.
+        self.bars_per_year = float(TRADING_DAYS)
 
     @classmethod
     def from_config(cls, config: BaseModel) -> RegimeDetector:
@@ -54,8 +58,13 @@ class RegimeDetector(ABC):
 
     # ----------------------------------------------------------------- interface
 
-    def fit(self, bars: pd.DataFrame) -> RegimeDetector:
+    def fit(self, bars: pd.DataFrame, *, bars_per_year: float | None = None) -> RegimeDetector:
         """Learn the detector's parameters from ``bars`` (the training window) only.
+
+        Args:
+            bars: the training window.
+            bars_per_year: annualization of volatilities and slopes; None: implied by the
+                spacing of ``bars`` (252 for daily stock bars, 6240 for hourly FX bars).
 
         Returns:
             ``self``, fitted.
@@ -64,6 +73,7 @@ class RegimeDetector(ABC):
             DataError: ``bars`` is not a bars frame or is too short to fit.
         """
         check_bars(bars, f"{self.kind} regime fit")
+        self.bars_per_year = float(bars_per_year or implied_bars_per_year(bars.index))
         self._fit(bars)
         self._fitted = True
         return self
@@ -122,6 +132,7 @@ class RegimeDetector(ABC):
             "kind": self.kind,
             "config": self.config.model_dump(mode="json"),
             "fitted": self._fitted_state(),
+            "bars_per_year": self.bars_per_year,
         }
 
     @classmethod
@@ -129,6 +140,7 @@ class RegimeDetector(ABC):
         """A fitted detector from `to_dict`'s output."""
         detector = cls(**data["config"])
         detector._load_fitted_state(data["fitted"])
+        detector.bars_per_year = float(data.get("bars_per_year", TRADING_DAYS))  # older runs: daily
         detector._fitted = True
         return detector
 
@@ -196,9 +208,11 @@ def log_returns(bars: pd.DataFrame) -> pd.Series:
     return np.log(bars["close"].astype("float64")).diff()
 
 
-def realized_volatility(bars: pd.DataFrame, window: int) -> pd.Series:
-    """Annualized standard deviation of the last ``window`` daily log returns."""
-    return log_returns(bars).rolling(window).std() * np.sqrt(TRADING_DAYS)
+def realized_volatility(
+    bars: pd.DataFrame, window: int, bars_per_year: float = TRADING_DAYS
+) -> pd.Series:
+    """Standard deviation of the last ``window`` log returns x sqrt(bars per year)."""
+    return log_returns(bars).rolling(window).std() * np.sqrt(bars_per_year)
 
 
 def expanding_zscore(values: pd.Series, min_periods: int) -> pd.Series:

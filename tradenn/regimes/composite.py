@@ -116,11 +116,12 @@ class CompositeRegime:
                 return detector.state_labels()
         return {}
 
-    def fit(self, bars: pd.DataFrame) -> CompositeRegime:
-        """Fit every detector on ``bars`` (the training window); returns ``self``."""
+    def fit(self, bars: pd.DataFrame, *, bars_per_year: float | None = None) -> CompositeRegime:
+        """Fit every detector on ``bars`` (the training window); returns ``self``.
+        ``bars_per_year`` as in `RegimeDetector.fit`."""
         check_bars(bars, "regime fit")
         for detector in self.detectors:
-            detector.fit(bars)
+            detector.fit(bars, bars_per_year=bars_per_year)
         return self
 
     def transform(self, bars: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,6 @@ import pandas as pd
 
 from tradenn.config import HmmRegimeConfig
 from tradenn.errors import DataError
-from tradenn.features import TRADING_DAYS
 from tradenn.regimes.base import log_returns, require_rows
 from tradenn.regimes.switching import SwitchingRegime
 from tradenn.scaling import Standardizer
@@ -61,7 +60,7 @@ class HmmRegime(SwitchingRegime):
         if self.covars is None or self.scaler is None:
             return []
         return_std = self.scaler.std_of("return")
-        return [float(np.sqrt(c[0, 0] * TRADING_DAYS) * return_std) for c in self.covars]
+        return [float(np.sqrt(c[0, 0] * self.bars_per_year) * return_std) for c in self.covars]
 
     @property
     def warmup(self) -> int:

@@ -10,7 +10,6 @@ import pandas as pd
 
 from tradenn.config import MarkovRegimeConfig
 from tradenn.errors import DataError
-from tradenn.features import TRADING_DAYS
 from tradenn.regimes.base import log_returns, require_rows
 from tradenn.regimes.switching import SwitchingRegime
 
@@ -55,7 +54,7 @@ class MarkovRegime(SwitchingRegime):
         """Each state's annualized volatility of daily log returns (empty before fit)."""
         if self.variances is None:
             return []
-        return [float(np.sqrt(v * TRADING_DAYS) / _PERCENT) for v in self.variances]
+        return [float(np.sqrt(v * self.bars_per_year) / _PERCENT) for v in self.variances]
 
     @property
     def warmup(self) -> int:

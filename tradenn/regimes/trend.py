@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from tradenn.config import TrendRegimeConfig
-from tradenn.features import TRADING_DAYS
 from tradenn.regimes.base import RegimeDetector, require_rows
 from tradenn.scaling import Standardizer
 
@@ -76,7 +75,7 @@ class TrendRegime(RegimeDetector):
                 self._name("slow"): log_close - log_slow,
                 self._name("spread"): np.log(fast_ma) - log_slow,
                 self._name("slope"): log_slow.diff(cfg.slope_window)
-                * (TRADING_DAYS / cfg.slope_window),
+                * (self.bars_per_year / cfg.slope_window),
             },
             index=bars.index,
         )

@@ -23,7 +23,8 @@ class VolatilityRegime(RegimeDetector):
 
     Columns (prefix ``vol`` by default):
 
-    - ``vol_annual``: standard deviation of the last ``window`` daily log returns x sqrt(252).
+    - ``vol_annual``: standard deviation of the last ``window`` log returns x sqrt(bars
+      per year) (252 for daily bars; see `RegimeDetector.fit`).
     - ``vol_z``: z-score of log(vol_annual) against all its values dated <= t (expanding
       mean and standard deviation; NaN until ``min_history`` values exist). The log makes
       the heavy right tail of volatility roughly symmetric, so crises score about +3, not +8.
@@ -74,7 +75,7 @@ class VolatilityRegime(RegimeDetector):
         return self.config.window + self.config.min_history - 1
 
     def _fit(self, bars: pd.DataFrame) -> None:
-        vol = realized_volatility(bars, self.config.window)
+        vol = realized_volatility(bars, self.config.window, self.bars_per_year)
         require_rows(vol, max(2, self.config.levels), f"{self.kind} regime fit")
         levels = self.config.levels
         if levels:
@@ -82,7 +83,7 @@ class VolatilityRegime(RegimeDetector):
             self.thresholds = [float(q) for q in vol.dropna().quantile(quantiles)]
 
     def _transform(self, bars: pd.DataFrame) -> pd.DataFrame:
-        vol = realized_volatility(bars, self.config.window)
+        vol = realized_volatility(bars, self.config.window, self.bars_per_year)
         min_history = self.config.min_history
         frame = pd.DataFrame(
             {

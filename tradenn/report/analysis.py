@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradenn import stats
+from tradenn import frequency, stats
 from tradenn.backtest import BacktestResult, buy_and_hold, positions_from_predictions, run_backtest
 from tradenn.config import BacktestConfig
 from tradenn.errors import RunError
@@ -64,6 +64,7 @@ class RunAnalysis:
     folds: pd.Series  # fold of each date
     state_labels: dict[float, str] = field(default_factory=dict)  # state -> readable name
     extra: dict[str, Any] = field(default_factory=dict)
+    bar_name: str = "daily"  # what one bar is: daily, hourly, 5-minute ...
     # per variant and pair: positions, agreement, hit rates, IC per fold, θ sensitivity
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
@@ -120,6 +121,8 @@ def analyze_predictions(
     bootstrap: BootstrapSettings | None = None,
     state_name: str | None = None,
     state_labels: dict[Any, str] | None = None,
+    periods_per_year: float | None = None,
+    bar_name: str | None = None,
     sensitivity: dict[str, dict[str, Any]] | None = None,
 ) -> RunAnalysis:
     """Backtest every variant and buy-and-hold and compute the report's statistics.
@@ -132,6 +135,9 @@ def analyze_predictions(
         bootstrap: resampling of the confidence intervals.
         state_name: what the ``state`` column is, for labels (e.g. ``vol_level``).
         state_labels: readable names of the states (keys may be strings, as in JSON).
+        periods_per_year: bars per year annualizing every statistic (the run's
+            ``bars_per_year``); None infers it from the dates.
+        bar_name: what one bar is (``hourly`` ...) for labels; None infers it.
         sensitivity: per variant, the ``theta_sensitivity`` record of ``metrics.json``.
     """
     check_predictions(predictions, "predictions", execution=settings.execution)
@@ -139,7 +145,7 @@ def analyze_predictions(
     variants = variants_of(predictions, variants)
     close = predictions["close"].astype("float64")
     opens = predictions["open"].astype("float64") if "open" in predictions else None
-    ppy = stats.periods_per_year(close.index)
+    ppy = periods_per_year or stats.periods_per_year(close.index)
     # Bars between deciding a position and the return it earns being stamped.
     lag = DECISION_LAG[settings.execution]
 
@@ -216,6 +222,7 @@ def analyze_predictions(
         by_fold=_by_fold(results, folds, ppy, lag, rf), theta=theta,
         regime_inputs=predictions[[c for c in predictions if c.startswith("regime_")]],
         theta_by_state=theta_by_state, folds=folds,
+        bar_name=bar_name or frequency.bar_name(None, close.index),
         state_labels={float(k): str(v) for k, v in (state_labels or {}).items()}
         if "state" in predictions else {},
         extra={"other_execution": other},

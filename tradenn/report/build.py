@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import ValidationError
 
+from tradenn import frequency
 from tradenn.config import BacktestConfig, format_validation_error
 from tradenn.errors import ConfigError, RunError
 from tradenn.files import read_json, write_csv_atomic, write_json_atomic, write_text_atomic
@@ -160,6 +161,8 @@ def backtest_run(
         predictions, settings, variants=run.manifest.get("variants"), bootstrap=bootstrap,
         state_name=run.manifest.get("state_column") or config.regime.state,
         state_labels=run.manifest.get("state_labels"),
+        periods_per_year=(run.manifest.get("data") or {}).get("bars_per_year"),
+        bar_name=frequency.bar_name(config.data.interval, predictions.index),
         sensitivity=run_sensitivity(run),
     )
     if not write:
@@ -202,7 +205,8 @@ def report_document(analysis: RunAnalysis, info: dict[str, Any]) -> dict[str, An
         "bootstrap": {**vars(analysis.bootstrap),
                       "block": next(iter(analysis.sharpe_ci.values())).block},
         "period": {"start": str(returns.index[0].date()), "end": str(returns.index[-1].date()),
-                   "bars": len(returns), "periods_per_year": analysis.periods_per_year},
+                   "bars": len(returns), "bar": analysis.bar_name,
+                   "periods_per_year": analysis.periods_per_year},
         "strategies": {
             name: {**row.to_dict(), "sharpe_ci": analysis.sharpe_ci[name].to_dict()}
             for name, row in analysis.stats.iterrows()

@@ -188,7 +188,7 @@ def rolling_sharpe_figure(analysis: RunAnalysis) -> Figure:
                 color=strategy_color(name, i), linewidth=1.5 if name == MAIN else 0.9,
                 zorder=3 if name == MAIN else 2)
     ax.axhline(0.0, color="#777777", linewidth=0.6)
-    ax.set_ylabel(f"Sharpe, trailing {window} bars")
+    ax.set_ylabel(f"Sharpe, trailing {window} {analysis.bar_name} bars")
     _span(ax, analysis.folds.index)
     _legend(ax)
     return fig
@@ -199,7 +199,7 @@ def positions_figure(analysis: RunAnalysis, smooth: int = 21) -> Figure:
     main = analysis.results[MAIN].positions
     ax.fill_between(_dates(main.index), main.to_numpy(), 0, step="post",
                     color=strategy_color(MAIN), alpha=0.12, linewidth=0,
-                    label=f"{label(MAIN)}, daily", rasterized=True)  # a bitmap: flips daily
+                    label=f"{label(MAIN)}, per bar", rasterized=True)  # a bitmap: flips often
     for i, (name, result) in enumerate(analysis.results.items()):
         if name == BENCHMARK:
             continue

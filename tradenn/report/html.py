@@ -184,11 +184,12 @@ def run_report(analysis: RunAnalysis, run_info: dict[str, Any], config_yaml: str
         chart("chart-drawdown", figures.drawdown_figure(analysis),
               "Drawdown from the running peak of each strategy's equity."),
         chart("chart-rolling-sharpe", figures.rolling_sharpe_figure(analysis),
-              "Annualized Sharpe ratio over the trailing year."),
+              f"Annualized Sharpe ratio over the trailing year "
+              f"({round(analysis.periods_per_year):,} {analysis.bar_name} bars)."),
         "<h2>Positions and the activation parameter</h2>",
         chart("chart-positions", figures.positions_figure(analysis),
-              "Position held from each close to the next (shaded: regime model, daily; lines: "
-              "21-bar averages)."),
+              f"Position held from each close to the next (shaded: regime model, per "
+              f"{analysis.bar_name} bar; lines: 21-bar averages)."),
         chart("chart-theta", figures.theta_figure(analysis),
               "θ of each regime-conditioned layer (ensemble mean over seeds) and the regime "
               "inputs that drive it."),
@@ -232,7 +233,8 @@ def _settings(analysis: RunAnalysis) -> str:
     dates = analysis.results[MAIN].returns.index
     facts = {
         "period": f"{dates[0].date()} → {dates[-1].date()}",
-        "bars": f"{len(dates):,} ({analysis.periods_per_year:g} per year)",
+        "bars": f"{len(dates):,} {analysis.bar_name} ({analysis.periods_per_year:g} per year, "
+                "annualizing every statistic)",
         "sizing": s.sizing + (f" (threshold {s.threshold:g})" if s.sizing == "threshold" else "")
         + (f" (target vol {s.target_vol:.0%}, {s.vol_window} bars)"
            if s.sizing == "vol_target" else ""),

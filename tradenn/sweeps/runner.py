@@ -106,7 +106,7 @@ def prepare_sweep(spec_path: str | Path | None = None, *, sweeps_dir: str | Path
     Every trial is validated here, before anything trains.
     """
     if resume is not None:
-        path = Path(resume)
+        path = Path(resume).resolve()
         if not (path / SPEC_FILE).is_file():
             raise RunError(f"{path} is not a tradenn sweep (no {SPEC_FILE})")
         spec, trials = load_sweep_spec(path / SPEC_FILE)
@@ -118,7 +118,8 @@ def prepare_sweep(spec_path: str | Path | None = None, *, sweeps_dir: str | Path
     if spec_path is None:
         raise RunError("expected a sweep spec file or --resume DIR")
     spec, trials = load_sweep_spec(spec_path)
-    path = unique_stamped_dir(sweeps_dir, spec.name)
+    # Absolute: a trial on another node of a cluster writes to the same shared path.
+    path = unique_stamped_dir(Path(sweeps_dir).resolve(), spec.name)
     (path / "trials").mkdir(parents=True)
     # The spec and its base config travel with the sweep, so --resume (on any machine that
     # reaches the directory) does not depend on the working tree.
@@ -180,3 +181,22 @@ def execute_sweep(sweep: SweepRun, *, max_concurrent: int = 1, address: str | No
     sweep.manifest["failed"] = failed
     sweep.save()
     return sweep
+
+
+def run_sweep(spec_path: str | Path | None = None, *, sweeps_dir: str | Path = "sweeps",
+              resume: str | Path | None = None, max_concurrent: int = 1,
+              address: str | None = None, quiet: bool = False) -> tuple[SweepRun, dict[str, Any]]:
+    """Validate, run (or finish) a sweep, then write its verdict.
+
+    Returns the sweep and the verdict's summary (best trial, its DSR, PBO).
+    """
+    from tradenn.sweeps.progress import SweepProgress
+    from tradenn.sweeps.verdict import sweep_verdict
+
+    sweep = prepare_sweep(spec_path, sweeps_dir=sweeps_dir, resume=resume)
+    progress = SweepProgress(quiet=quiet)
+    try:
+        execute_sweep(sweep, max_concurrent=max_concurrent, address=address, progress=progress)
+    finally:
+        progress.stop()
+    return sweep, sweep_verdict(sweep.path)

@@ -21,6 +21,7 @@ naming the trial and the key.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import itertools
 import json
@@ -67,8 +68,9 @@ def trial_id(grid_values: dict[str, Any]) -> str:
     """``SPY-hmm-tanh-3f2a1c``: the values, readable, then a hash that makes it unique."""
     canonical = json.dumps(grid_values, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:6]
-    words = [re.sub(r"[^A-Za-z0-9.]+", "", json.dumps(v) if not isinstance(v, str) else v)[:12]
-             for v in grid_values.values()]
+    # Each value as at most its last 12 letters, digits and dots (a path keeps its name).
+    words = [re.sub(r"[^A-Za-z0-9.]+", ".", v if isinstance(v, str) else json.dumps(v))
+             .strip(".")[-12:].strip(".") for v in grid_values.values()]
     return "-".join([w for w in words if w] + [digest])
 
 
@@ -82,7 +84,7 @@ def load_sweep_spec(path: str | os.PathLike[str]) -> tuple[SweepSpec, list[Trial
     path = Path(path)
     raw = read_config_file(path)
     try:
-        spec = SweepSpec.model_validate(raw)
+        spec = SweepSpec.model_validate(_plain(raw))
     except ValidationError as exc:
         raise ConfigError(f"{path}: {format_validation_error(exc, raw)}") from None
     base_path = resolve_base(spec.base, path)
@@ -95,6 +97,18 @@ def load_sweep_spec(path: str | os.PathLike[str]) -> tuple[SweepSpec, list[Trial
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path}: grid values repeat, giving the same trial twice")
     return spec, trials
+
+
+def _plain(value: Any) -> Any:
+    """YAML's dates as ISO strings, so trials, ids and the sweep's JSON record agree (the
+    config validates the strings back into dates)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def resolve_base(base: str, spec_path: Path) -> Path:
