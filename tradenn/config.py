@@ -190,7 +190,7 @@ def _detector_section(value: Any) -> BaseModel:
     if not isinstance(value, dict):
         raise ValueError("expected a detector section (a mapping with a kind)")
     kind = value.get("kind")
-    if kind not in DETECTOR_CONFIGS:
+    if not isinstance(kind, str) or kind not in DETECTOR_CONFIGS:
         raise ValueError(
             f"unknown detector kind {kind!r}; expected one of {sorted(DETECTOR_CONFIGS)} "
             f"({PLUGIN_HINT})"
