@@ -205,3 +205,15 @@ def test_diagnostics_of_identical_and_opposite_variants():
     assert "practically ignores the regime" in findings["regime model"]
     assert "moves by 40.0%" in findings["film"] and "ignores" not in findings["film"]
     assert "same side on 0.0%–100.0% of days" in d["findings"][0]
+
+
+def test_report_chart_takes_a_figure_or_its_svg():
+    from tradenn.report.figures import to_svg
+    from tradenn.report.html import chart
+
+    fig = Figure(figsize=(2, 1))
+    fig.subplots().plot([0, 1], [1, 0])
+    from_figure = chart("c", fig, "caption")
+    assert from_figure.startswith('<figure class="chart" id="c"><svg')
+    assert chart("c", to_svg(fig), "caption").startswith('<figure class="chart" id="c"><svg')
+    assert chart("c", None, "caption") == ""

@@ -89,11 +89,13 @@ def page(title: str, body: Iterable[str]) -> str:
     )
 
 
-def chart(chart_id: str, fig: Figure | None, caption: str) -> str:
-    """A matplotlib figure as an inline SVG with its caption (nothing for None)."""
+def chart(chart_id: str, fig: Figure | str | None, caption: str) -> str:
+    """A matplotlib figure (or an SVG already drawn from one by `figures.to_svg`) as an
+    inline SVG with its caption; nothing for None."""
     if fig is None:
         return ""
-    return (f'<figure class="chart" id="{esc(chart_id)}">{figures.to_svg(fig)}'
+    svg = fig if isinstance(fig, str) else figures.to_svg(fig)
+    return (f'<figure class="chart" id="{esc(chart_id)}">{svg}'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
