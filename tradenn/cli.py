@@ -104,6 +104,7 @@ def train(
     backtest: Annotated[bool, typer.Option("--backtest", help="Backtest the run when training ends.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     mlflow: MlflowOption = None,
+    workers: Annotated[Optional[int], typer.Option(help="Models trained at once as Ray tasks (sets train.workers).")] = None,  # noqa: UP045
 ) -> None:
     """Train an experiment walk-forward and write a run directory."""
     with _user_errors():
@@ -115,11 +116,12 @@ def train(
                 raise ConfigError("--resume takes the run's own config; drop CONFIG and --set")
             from tradenn.experiment import resume_run
 
-            run = resume_run(resume, quiet=quiet)
+            run = resume_run(resume, quiet=quiet, workers=workers)
         else:
             if config is None:
                 raise ConfigError("missing CONFIG (a YAML file such as configs/spy.yaml)")
-            experiment_config = load_config(config, overrides or [])
+            workers_set = [] if workers is None else [f"train.workers={workers}"]
+            experiment_config = load_config(config, [*(overrides or []), *workers_set])
             from tradenn.experiment import train_run
 
             run = train_run(experiment_config, runs_dir=runs_dir, quiet=quiet)

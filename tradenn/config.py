@@ -190,7 +190,7 @@ def _detector_section(value: Any) -> BaseModel:
     if not isinstance(value, dict):
         raise ValueError("expected a detector section (a mapping with a kind)")
     kind = value.get("kind")
-    if kind not in DETECTOR_CONFIGS:
+    if not isinstance(kind, str) or kind not in DETECTOR_CONFIGS:
         raise ValueError(
             f"unknown detector kind {kind!r}; expected one of {sorted(DETECTOR_CONFIGS)} "
             f"({PLUGIN_HINT})"
@@ -275,6 +275,9 @@ class TrainConfig(Strict):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
     loss: Literal["mse", "huber"] = "huber"
+    # Models trained at once, as Ray tasks (1: one after another in this process, no Ray).
+    # The predictions are the same whatever the number.
+    workers: PositiveInt = 1
     jit_compile: bool = False
 
 

@@ -127,13 +127,21 @@ def train_run(
 
 
 def resume_run(
-    run_dir: str | Path, *, progress: Progress | None = None, quiet: bool = False
+    run_dir: str | Path, *, progress: Progress | None = None, quiet: bool = False,
+    workers: int | None = None,
 ) -> Run:
-    """Finish an interrupted or failed run without redoing its completed folds."""
+    """Finish an interrupted or failed run without redoing its completed folds.
+
+    ``workers`` replaces the run's ``train.workers`` for this attempt (it changes how fast,
+    never what, the run predicts).
+    """
     run = Run.open(run_dir)
     if run.status == COMPLETE:
         raise RunError(f"run {run.path} is already complete; nothing to resume")
-    experiment = Experiment.prepare(run.config())
+    config = run.config()
+    if workers is not None:
+        config.train.workers = workers
+    experiment = Experiment.prepare(config)
     stored, current = run.manifest["data"]["hash"], bars_hash(experiment.bars)
     if stored != current:
         raise RunError(
@@ -229,8 +237,7 @@ def _mark_current_fold(run: Run, status: str) -> None:
 
 def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress) -> None:
     # TensorFlow is imported here, not at module level, so `tradenn --help` stays instant.
-    from tradenn.models import predict_theta
-    from tradenn.training import fit_model, predict, regime_sensitivity
+    from tradenn.training import ModelTask
 
     config = experiment.config
     fold_dir = _fold_dir(run, fold)
@@ -256,35 +263,38 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     out["open"] = experiment.bars["open"].reindex(test.dates)  # for next_open execution
     out["close"] = experiment.bars["close"].reindex(test.dates)
     out["target"] = experiment.panel.target.reindex(test.dates)
-    histories = []
-    thetas: list[dict[str, np.ndarray]] = []
-    # θ sensitivity: per variant and seed, how the standardized prediction moves when the
-    # regime input is replaced by its training mean.
-    scaled_predictions: dict[str, list[np.ndarray]] = {}
-    shifts: dict[str, list[np.ndarray]] = {}
     regime_mean = np.nanmean(train.regime, axis=0)
     n_folds = len(experiment.folds)
+    tasks = []
     for variant in variants(config):
         for seed in config.train.seeds:
             train_v, validation_v, test_v = train, validation, test
             if variant == "shuffled_regime":
                 rng = np.random.default_rng([seed, fold.index])
                 train_v, validation_v, test_v = shuffled_regime_arrays(train, validation, test, rng)
-            label = f"fold {fold.index + 1}/{n_folds} · {variant} · seed {seed}"
-            progress.start_model(label, config.train.epochs)
-            result = fit_model(config, train_v, validation_v, variant=variant, seed=seed,
-                               label=label, on_epoch=progress.epoch)
-            progress.end_model(len(result.history), float(result.history["val_loss"].min()))
-            scaled = predict(result.model, test_v)
-            out[prediction_column(variant, seed)] = scalers.target.inverse(scaled)
-            scaled_predictions.setdefault(variant, []).append(scaled)
-            shifts.setdefault(variant, []).append(
-                regime_sensitivity(result.model, test_v, regime_mean))
-            if variant == MAIN_VARIANT:
-                thetas.append(predict_theta(result.model, test_v.inputs()))
-            result.model.save(fold_dir / f"{variant}_seed{seed}.keras")
-            history = result.history.assign(fold=fold.index, variant=variant, seed=seed)
-            histories.append(history)
+            tasks.append(ModelTask(
+                config=config, variant=variant, seed=seed,
+                label=f"fold {fold.index + 1}/{n_folds} · {variant} · seed {seed}",
+                train=train_v, validation=validation_v, test=test_v, regime_mean=regime_mean,
+                model_path=str(fold_dir / f"{variant}_seed{seed}.keras"),
+                with_theta=variant == MAIN_VARIANT,
+            ))
+    outcomes = _train_models(tasks, config.train.workers, progress)
+
+    histories = []
+    thetas: list[dict[str, np.ndarray]] = []
+    # θ sensitivity: per variant and seed, how the standardized prediction moves when the
+    # regime input is replaced by its training mean.
+    scaled_predictions: dict[str, list[np.ndarray]] = {}
+    shifts: dict[str, list[np.ndarray]] = {}
+    for task, outcome in zip(tasks, outcomes, strict=True):
+        variant, seed = task.variant, task.seed
+        out[prediction_column(variant, seed)] = scalers.target.inverse(outcome.scaled)
+        scaled_predictions.setdefault(variant, []).append(outcome.scaled)
+        shifts.setdefault(variant, []).append(outcome.shift)
+        if outcome.theta is not None:
+            thetas.append(outcome.theta)
+        histories.append(outcome.history.assign(fold=fold.index, variant=variant, seed=seed))
 
     for variant in variants(config):
         seed_columns = [prediction_column(variant, s) for s in config.train.seeds]
@@ -310,6 +320,30 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
 
 
 SENSITIVITY = "sensitivity.json"
+
+
+def _train_models(tasks: list[Any], workers: int, progress: Progress) -> list[Any]:
+    """Every model task of a fold: in this process (``workers`` 1), or as Ray tasks, at most
+    ``workers`` at a time, each with its share of the machine's cores."""
+    import functools
+    import os
+
+    from tradenn.parallel import run_tasks
+    from tradenn.training import train_model_task
+
+    def started(index: int) -> None:
+        progress.start_model(tasks[index].label, tasks[index].config.train.epochs)
+
+    def finished(index: int, outcome: Any) -> None:
+        progress.end_model(len(outcome.history), float(outcome.history["val_loss"].min()))
+
+    if workers <= 1:
+        function = functools.partial(train_model_task, on_epoch=progress.epoch)
+    else:
+        function = train_model_task  # the epoch line is for one model trained in view
+    cpus = max(1, (os.cpu_count() or 1) // max(1, workers))
+    return run_tasks(function, tasks, max_concurrent=workers, cpus_per_task=cpus,
+                     on_start=started, on_result=finished)
 
 
 def theta_sensitivity(prediction: np.ndarray, shift: np.ndarray, target_std: float) -> dict[str, Any]:

@@ -10,6 +10,7 @@ task order whatever order the tasks finish in, so parallel work is invisible in 
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -96,18 +97,21 @@ def _ray_results(function, tasks, max_concurrent, address, cpus_per_task, on_res
                     on_result(index, result)
                 yield index, result
     finally:
-        for ref in list(locals().get("pending", {})):
+        for ref in list(locals().get("pending", {})):  # after an error or Ctrl-C
             ray.cancel(ref, force=True)
-        ray.shutdown()
 
 
 def _start_ray(address: str | None) -> Any:
+    """Ray, started once per process (a run's folds reuse it) and stopped at exit; a Ray
+    the caller started already (a notebook) is used as it is."""
     try:
         import ray
     except ImportError:
         raise ParallelError(
             "parallel work needs Ray: pip install 'tradenn[sweep]' (or ray[default])"
         ) from None
+    if ray.is_initialized():
+        return ray
     kwargs: dict[str, Any] = {"ignore_reinit_error": True, "log_to_driver": False,
                               "include_dashboard": False, "logging_level": "ERROR"}
     if address is None:
@@ -119,4 +123,5 @@ def _start_ray(address: str | None) -> Any:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise ParallelError(f"cannot start {where}: {str(exc).splitlines()[0]}") from None
+    atexit.register(ray.shutdown)
     return ray

@@ -167,3 +167,52 @@ def regime_sensitivity(
     at_reference = Arrays(arrays.window, np.ascontiguousarray(constant), arrays.target,
                           arrays.dates)
     return predict(model, arrays, batch_size) - predict(model, at_reference, batch_size)
+
+
+@dataclass(frozen=True)
+class ModelTask:
+    """Everything one model of a run needs: picklable, so it can run in a Ray worker."""
+
+    config: ExperimentConfig
+    variant: str
+    seed: int
+    label: str
+    train: Arrays
+    validation: Arrays
+    test: Arrays
+    regime_mean: np.ndarray  # the fit rows' mean regime, for θ sensitivity
+    model_path: str
+    with_theta: bool  # the main variant also reports θ per test row
+
+
+@dataclass
+class ModelOutcome:
+    """What a trained model gives back to its fold (the model itself is saved to disk)."""
+
+    scaled: np.ndarray  # standardized predictions of the test rows
+    shift: np.ndarray  # `regime_sensitivity` of the test rows
+    theta: dict[str, np.ndarray] | None
+    history: pd.DataFrame
+
+
+def train_model_task(task: ModelTask, on_epoch: EpochCallback | None = None) -> ModelOutcome:
+    """Fit, predict, measure and save one model: the same in this process or a Ray worker.
+
+    The model depends on its task only (seeded, deterministic ops), which is what makes a
+    run with ``train.workers: 2`` give a serial run's predictions.
+    """
+    from tradenn.models import predict_theta
+    from tradenn.plugins import import_plugins
+
+    import_plugins(task.config.plugins)  # a fresh worker has not imported them yet
+    result = fit_model(task.config, task.train, task.validation, variant=task.variant,
+                       seed=task.seed, label=task.label, on_epoch=on_epoch)
+    theta = predict_theta(result.model, task.test.inputs()) if task.with_theta else None
+    outcome = ModelOutcome(
+        scaled=predict(result.model, task.test),
+        shift=regime_sensitivity(result.model, task.test, task.regime_mean),
+        theta=theta,
+        history=result.history,
+    )
+    result.model.save(task.model_path)
+    return outcome

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tradenn.report.figures import to_svg
 from tradenn.report.html import chart, esc, num, page, pct, signed, table
 from tradenn.sweeps.verdict import delta_to_best_control, fmt
 
@@ -65,7 +64,7 @@ def _ranked(results: pd.DataFrame, delta: pd.Series, grid_keys: list[str]) -> st
     return table(header, rows, left=1 + len(grid_keys))
 
 
-def _heatmap(results: pd.DataFrame, delta: pd.Series, axes: list[str]) -> str | None:
+def _heatmap(results: pd.DataFrame, delta: pd.Series, axes: list[str]) -> Figure | None:
     if delta.isna().all() or not axes:
         return None
     frame = results.assign(delta=delta)
@@ -93,4 +92,4 @@ def _heatmap(results: pd.DataFrame, delta: pd.Series, axes: list[str]) -> str | 
         if not np.isnan(value):
             ax.text(j, i, f"{value:+.2f}", ha="center", va="center", fontsize=9)
     fig.colorbar(image, ax=ax, label="Δ Sharpe")
-    return to_svg(fig)
+    return fig
