@@ -288,6 +288,13 @@ class _Loop:
         xz = per_step(xz, self.steps, self.unroll)
         recurrent = self.recurrent
 
+        # What the backward pass reads of a step, each in its own TensorArray (by reference:
+        # stacking them into one tensor per step costs a copy that was measured dearer than
+        # the loop variables it saves). c_t itself is not kept: the backward loop, running
+        # from the last step, has it from step t + 1 (and the last one from here).
+        self.record = ["i", "f", "o", "g", "a", "c_prev"] + [
+            f"z_{name}" for name in (*GATES, "candidate") if sites[name].needs_x]
+
         def step(t: Any, carry: list[Tensor]) -> tuple[list[Tensor], dict[str, Tensor]]:
             h_prev, c_prev = carry
             z = xz.at(t) + tf.matmul(h_prev, recurrent)
@@ -299,20 +306,17 @@ class _Loop:
             h = o * a
             ys = {"h": h} if self.return_sequences else {}
             if keep:
-                ys.update(i=i, f=f, o=o, g=g, a=a, c=c, c_prev=c_prev, h_prev=h_prev)
-                for name, z_site in (("i", z_i), ("f", z_f), ("o", z_o), ("candidate", z_c)):
-                    if sites[name].needs_x:
-                        ys[f"z_{name}"] = z_site
+                values = {"i": i, "f": f, "o": o, "g": g, "a": a, "c_prev": c_prev,
+                          "z_i": z_i, "z_f": z_f, "z_o": z_o, "z_candidate": z_c}
+                ys.update({name: values[name] for name in self.record}, h_prev=h_prev)
             return [h, c], ys
 
         zeros = tf.zeros((self.batch, units), self.dtype)
         record = (["h"] if self.return_sequences else []) + (
-            ["i", "f", "o", "g", "a", "c", "c_prev", "h_prev"]
-            + [f"z_{name}" for name in (*GATES, "candidate") if sites[name].needs_x]
-            if keep else [])
-        (h_last, _), self.kept = time_loop(step, [zeros, zeros],
-                                           dict.fromkeys(record, self.dtype), self.steps,
-                                           unroll=self.unroll)
+            [*self.record, "h_prev"] if keep else [])
+        (h_last, self.c_last), self.kept = time_loop(
+            step, [zeros, zeros], dict.fromkeys(record, self.dtype), self.steps,
+            unroll=self.unroll)
         if self.return_sequences:
             return tf.transpose(self.kept["h"].stacked(), (1, 0, 2))
         return h_last
@@ -327,31 +331,31 @@ class _Loop:
         stepped = [name for name in given if sites[name].per_step]
         dy = (per_step(tf.transpose(upstream, (1, 0, 2)), self.steps, self.unroll)
               if self.return_sequences else None)
-        recurrent = self.recurrent
-
-        def z_of(name: str, t: Any) -> Tensor | None:
-            return kept[f"z_{name}"].at(t) if sites[name].needs_x else None
+        recurrent_t = tf.transpose(self.recurrent)  # once: faster than transpose_b per step
 
         def step(t: Any, carry: list[Tensor]) -> tuple[list[Tensor], dict[str, Tensor]]:
-            dh, dc_next, *sums = carry
+            dh, dc_next, c, *sums = carry
             if dy is not None:
                 dh = dh + dy.at(t)
-            i, f, o, g, a, c, c_prev = (kept[k].at(t) for k in
-                                        ("i", "f", "o", "g", "a", "c", "c_prev"))
+            i, f, o, g, a, c_prev = (kept[name].at(t) for name in self.record[:6])
+
+            def z_of(name: str) -> Tensor | None:
+                return kept[f"z_{name}"].at(t) if sites[name].needs_x else None
+
             dx_cell, e_cell = cell.grads(dh * o, c, a, t)
             dc = dx_cell + dc_next
-            dz_i, e_i = i_site.grads(dc * g, z_of("i", t), i, t)
-            dz_f, e_f = f_site.grads(dc * c_prev, z_of("f", t), f, t)
-            dz_o, e_o = o_site.grads(dh * a, z_of("o", t), o, t)
-            dz_c, e_c = candidate.grads(dc * i, z_of("candidate", t), g, t)
+            dz_i, e_i = i_site.grads(dc * g, z_of("i"), i, t)
+            dz_f, e_f = f_site.grads(dc * c_prev, z_of("f"), f, t)
+            dz_o, e_o = o_site.grads(dh * a, z_of("o"), o, t)
+            dz_c, e_c = candidate.grads(dc * i, z_of("candidate"), g, t)
             dz = tf.concat([dz_i, dz_f, dz_o, dz_c], axis=-1)
             e = {"i": e_i, "f": e_f, "o": e_o, "candidate": e_c, "cell": e_cell}
             sums = [total + e[name] for total, name in zip(sums, summed, strict=True)]
             ys = {"dz": dz, **{f"e_{name}": e[name] for name in stepped}}
-            return [tf.matmul(dz, recurrent, transpose_b=True), dc * f, *sums], ys
+            return [tf.matmul(dz, recurrent_t), dc * f, c_prev, *sums], ys
 
         zeros = tf.zeros((self.batch, units), self.dtype)
-        carry = [zeros if self.return_sequences else upstream, zeros]
+        carry = [zeros if self.return_sequences else upstream, zeros, self.c_last]
         carry += [zeros for _ in summed]
         outs = dict.fromkeys(["dz", *(f"e_{name}" for name in stepped)], self.dtype)
         carry, got = time_loop(step, carry, outs, self.steps, reverse=True,
@@ -370,7 +374,7 @@ class _Loop:
             grad_kernel_bias[n_features],
         ]
         # θ: per element (batch, units) summed over time, or (time, batch, units) per step.
-        per_element = dict(zip(summed, carry[2:], strict=True))
+        per_element = dict(zip(summed, carry[3:], strict=True))
         per_element.update({name: got[f"e_{name}"].stacked() for name in stepped})
         for name in SITES:
             if name not in self.thetas:
