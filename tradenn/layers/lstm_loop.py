@@ -44,6 +44,7 @@ from typing import Any
 
 import tensorflow as tf
 from tensorflow.python.eager import record
+from tensorflow.python.ops import control_flow_util
 
 from tradenn import activations
 from tradenn.activations import ActivationSpec
@@ -51,7 +52,7 @@ from tradenn.activations import ActivationSpec
 Tensor = Any
 SITES = ("gates", "candidate", "cell")
 GATES = ("i", "f", "o")
-BLOCK = 4  # steps per iteration of the while loop
+BLOCK = 4  # steps per iteration of the while loop (1 when XLA compiles it)
 
 # Families whose slope(x, θ, y) times the upstream gradient is one TensorFlow kernel,
 # keyed by the slope function itself: a family whose slope is replaced is not matched.
@@ -102,6 +103,7 @@ def time_loop(step: StepFn, carry: list[Tensor], outs: dict[str, Any], n: Any, *
         unroll: Python loop (needs a Python int ``n``) instead of ``tf.while_loop``.
         block: steps per iteration of the ``tf.while_loop`` when ``n`` is known; the
             ``n % block`` steps left over run unrolled after it (before it, reversed).
+            Under XLA (``jit_compile``) one step per iteration, which it runs faster.
 
     Returns:
         The last carry and every output, by step.
@@ -116,7 +118,8 @@ def time_loop(step: StepFn, carry: list[Tensor], outs: dict[str, Any], n: Any, *
         return carry, {name: PerStep(values) for name, values in kept.items()}
     names = list(outs)
     arrays = [tf.TensorArray(outs[name], size=n, clear_after_read=False) for name in names]
-    block = block if known else 1
+    xla = control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    block = block if known and not xla else 1
     loops = n // block if known else n
     left = list(range(loops * block, n)) if known else []
 

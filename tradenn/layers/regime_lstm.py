@@ -1,13 +1,10 @@
 """RegimeLSTM: an LSTM whose activations take their θ from a regime input.
 
-Speed (``scripts/bench_layers.py``): a step does what Keras' own LSTM cell does (input and
-recurrent matmuls, one equal split into gates) plus the θ-conditioned activations. A regime
-constant over time gives θ of shape (batch, units) that the step reads as a loop invariant,
-so θ's gradient is accumulated inside the loop and no per-step input gradient is
-materialized (feeding θ through the step inputs measured about 10% slower). A per-step
-regime has to enter through the inputs: the step input is then ``[x_t, θ_t of each site]``.
-Precomputing ``x·W`` for all steps before the loop was measured slower too: the loop then
-has to hand back a (batch, 4·units) input gradient per step.
+The time loop and its gradient are `tradenn.layers.lstm_loop.lstm_sequence`: one analytic
+gradient for the whole sequence (hand-written backpropagation through time with the
+families' derivatives, the weights' gradients formed after the loop), θ passed to it as an
+input. The layer holds the weights and the mappings θ = g(r); its ``call`` sets nothing on
+itself, so it is re-entrant.
 """
 
 from __future__ import annotations
@@ -72,7 +69,8 @@ class RegimeLSTM(keras.layers.Layer):
         mapping: ``"affine"``, ``"fixed"``, ``"per_state"`` or ``"constant"``.
         per_unit: one θ per unit (per gate unit for the gates) instead of one per site.
         condition_gates: also condition the gates on the regime.
-        gradient: ``"analytic"`` (default) or ``"autodiff"``.
+        gradient: ``"analytic"`` (default): one hand-written gradient for the sequence;
+            ``"autodiff"``: TensorFlow differentiates the same loop (slower; a reference).
         mapping_scale: ``fixed`` mapping only.
         mapping_shift: ``fixed`` mapping only.
         return_sequences: return the whole sequence of h, else the last h.
@@ -85,9 +83,12 @@ class RegimeLSTM(keras.layers.Layer):
         bias_regularizer: regularizer of the bias.
         dropout: fraction of input features dropped (same mask for every step).
         seed: seed of the dropout mask.
-        unroll: unroll the time loop (needs a known number of steps; faster for short
-            windows, more memory).
+        unroll: unroll the time loop (needs a known number of steps): a bigger graph, slower
+            to trace; the default loop already runs several steps per iteration.
         **kwargs: passed to ``keras.layers.Layer``.
+
+    No masking: every step counts (a Keras mask on the input is dropped, with Keras'
+    warning). Initial states are zeros.
 
     Call arguments:
         inputs: the sequence, shape ``(batch, time, features)``; or ``[sequence, regime]``.
