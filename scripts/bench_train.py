@@ -2,6 +2,7 @@
 
 Usage:
     .venv/bin/python scripts/bench_train.py [--config configs/spy.yaml] [--set key=value ...]
+        [--rounds N]
 
 1. Trains CONFIG with ``tradenn train --quiet`` in a subprocess: wall time, peak resident
    memory (the child's ru_maxrss), models and epochs trained (from the run's history.csv).
@@ -10,6 +11,9 @@ Usage:
    activations, no regime input) for every model of the run and fits it on random data of
    the same size, with a validation set of the same size, for the same number of epochs
    the run's models actually trained, then predicts its test span.
+
+With ``--rounds N`` the two alternate N times and the median ratio is reported: on a shared
+machine, load that comes and goes moves a single pair's ratio by 10% or more.
 
 The ratio (run / reference) is tradenn's whole cost — data, regimes, regime-conditioned
 layers, ablations bookkeeping, saving — over the irreducible cost of Keras training.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,26 +73,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/spy.yaml")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate run and reference this many times; the ratio is the "
+                             "median of the rounds' (steadier on a busy machine)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as runs:
-        command = [sys.executable, "-m", "tradenn", "train", args.config, "--quiet",
-                   "--runs-dir", runs]
-        for override in args.overrides:
-            command += ["--set", override]
-        wall, peak_mib, _ = timed(command)
-        (run_dir,) = Path(runs).iterdir()
-        spec = reference_spec(run_dir)
+    ratios = []
+    for round_ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as runs:
+            command = [sys.executable, "-m", "tradenn", "train", args.config, "--quiet",
+                       "--runs-dir", runs]
+            for override in args.overrides:
+                command += ["--set", override]
+            wall, peak_mib, _ = timed(command)
+            (run_dir,) = Path(runs).iterdir()
+            spec = reference_spec(run_dir)
 
-    ref_wall, _, out = timed([sys.executable, "-c", REFERENCE, json.dumps(spec)])
-    ref_fit = float(out.strip().splitlines()[-1])
-    epochs = sum(job["epochs"] for job in spec["jobs"])
-    print(f"config              {args.config} {' '.join(args.overrides)}")
-    print(f"models / epochs     {len(spec['jobs'])} / {epochs}")
-    print(f"tradenn train       {wall:7.1f} s wall   peak RSS {peak_mib:7.0f} MiB")
-    print(f"bare Keras model    {ref_wall:7.1f} s wall   ({ref_fit:.1f} s in fit/predict)")
-    print(f"ratio               {wall / ref_wall:7.2f}x  (tradenn run / bare Keras, same process "
-          f"count, models, rows and epochs)")
+        ref_wall, _, out = timed([sys.executable, "-c", REFERENCE, json.dumps(spec)])
+        ref_fit = float(out.strip().splitlines()[-1])
+        epochs = sum(job["epochs"] for job in spec["jobs"])
+        ratios.append(wall / ref_wall)
+        if round_ == 0:
+            print(f"config              {args.config} {' '.join(args.overrides)}")
+            print(f"models / epochs     {len(spec['jobs'])} / {epochs}")
+        print(f"tradenn train       {wall:7.1f} s wall   peak RSS {peak_mib:7.0f} MiB")
+        print(f"bare Keras model    {ref_wall:7.1f} s wall   ({ref_fit:.1f} s in fit/predict)")
+        print(f"ratio               {wall / ref_wall:7.2f}x  (tradenn run / bare Keras, same "
+              f"process count, models, rows and epochs)", flush=True)
+    if args.rounds > 1:
+        print(f"median ratio        {statistics.median(ratios):7.2f}x  over {args.rounds} "
+              f"rounds ({min(ratios):.2f}-{max(ratios):.2f})")
 
 
 def reference_spec(run_dir: Path) -> dict:

@@ -159,7 +159,7 @@ def test_gradients_analytic_autodiff_and_finite_differences(per_step):
     layer(x, r)
     _randomize(layer, scale=0.8)
     analytic = _grads(layer, x, r, weights)
-    layer.cell.gradient = "autodiff"
+    layer.gradient = "autodiff"
     autodiff = _grads(layer, x, r, weights)
     for a, b in zip(analytic, autodiff, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

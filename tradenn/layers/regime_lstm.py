@@ -1,13 +1,10 @@
 """RegimeLSTM: an LSTM whose activations take their θ from a regime input.
 
-Speed (``scripts/bench_layers.py``): a step does what Keras' own LSTM cell does (input and
-recurrent matmuls, one equal split into gates) plus the θ-conditioned activations. A regime
-constant over time gives θ of shape (batch, units) that the step reads as a loop invariant,
-so θ's gradient is accumulated inside the loop and no per-step input gradient is
-materialized (feeding θ through the step inputs measured about 10% slower). A per-step
-regime has to enter through the inputs: the step input is then ``[x_t, θ_t of each site]``.
-Precomputing ``x·W`` for all steps before the loop was measured slower too: the loop then
-has to hand back a (batch, 4·units) input gradient per step.
+The time loop and its gradient are `tradenn.layers.lstm_loop.lstm_sequence`: one analytic
+gradient for the whole sequence (hand-written backpropagation through time with the
+families' derivatives, the weights' gradients formed after the loop), θ passed to it as an
+input. The layer holds the weights and the mappings θ = g(r); its ``call`` sets nothing on
+itself, so it is re-entrant.
 """
 
 from __future__ import annotations
@@ -15,39 +12,33 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
-from tradenn.activations import apply, check_gradient, get_activation
+from tradenn.activations import check_gradient, get_activation
 from tradenn.errors import ConfigError
+from tradenn.layers.lstm_loop import lstm_sequence
 from tradenn.layers.mappings import check_mapping, make_mapping
 from tradenn.layers.regime_activation import split_inputs, split_shapes
 
 
 class RegimeLSTMCell(keras.layers.Layer):
-    """One step of `RegimeLSTM`; internal, built and owned by it (not serialized alone).
+    """The weights of `RegimeLSTM`; internal, built and owned by it (not serialized alone).
+
+    Kernel, recurrent kernel and bias, in this order: a sub-layer named ``cell`` as the
+    step-by-step layer had (a cell inside ``keras.layers.RNN``), so ``.keras`` files written
+    by it load into this one. The loop itself is `tradenn.layers.lstm_loop.lstm_sequence`.
 
     Gate columns of the kernels are ordered i, f, o, c (Keras uses i, f, c, o): the three
     gates are one contiguous block, so one activation call covers them.
-
-    ``loop_thetas`` is set by `RegimeLSTM.call` right before the loop runs, to θ of each
-    site when the regime is constant over time; with a per-step regime it is None and θ
-    arrives in the step input after the ``n_features`` input columns.
     """
 
-    def __init__(self, owner: dict[str, Any], theta_sizes: dict[str, int], **kwargs: Any):
+    def __init__(self, units: int, initializers: dict[str, Any], regularizers: dict[str, Any],
+                 **kwargs: Any):
         super().__init__(**kwargs)
-        self.units = int(owner["units"])
-        self.activation = get_activation(owner["activation"])
-        self.recurrent_activation = get_activation(owner["recurrent_activation"])
-        self.gradient = owner["gradient"]
-        self.initializers = owner["initializers"]
-        self.regularizers = owner["regularizers"]
-        self.theta_sizes = dict(theta_sizes)
-        self.state_size = [self.units, self.units]
-        self.output_size = self.units
+        self.units = int(units)
+        self.initializers = initializers
+        self.regularizers = regularizers
         self.n_features: int | None = None
-        self.loop_thetas: dict[str, Any] | None = None
 
     def build(self, step_shape: tuple) -> None:
         self.n_features = int(step_shape[-1])
@@ -59,33 +50,6 @@ class RegimeLSTMCell(keras.layers.Layer):
                 regularizer=self.regularizers[name],
             )
             setattr(self, name, weight)
-
-    def call(self, inputs: Any, states: list[Any], training: bool = False) -> tuple:
-        h_prev, c_prev = states
-        if self.loop_thetas is None:  # per-step θ rides in the step input
-            ends = np.cumsum([self.n_features, *self.theta_sizes.values()])
-            inputs, *parts = ops.split(inputs, [int(e) for e in ends[:-1]], axis=-1)
-            thetas = dict(zip(self.theta_sizes, parts, strict=True))
-        else:
-            thetas = self.loop_thetas
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel)
-        # Equal splits, not slices: a slice's gradient scatters into zeros of the full
-        # width, a split's gradient is one concat (and equal splits need no index math).
-        z_i, z_f, z_o, z_candidate = ops.split(ops.add(z, self.bias), 4, axis=-1)
-        spec = self.recurrent_activation
-        if "gates" in thetas:
-            gates = ops.concatenate([z_i, z_f, z_o], axis=-1)
-            gates = apply(spec, gates, thetas["gates"], self.gradient)
-            i, f, o = ops.split(gates, 3, axis=-1)
-        else:
-            i, f, o = (spec.fn(z_gate, spec.default) for z_gate in (z_i, z_f, z_o))
-        candidate = apply(self.activation, z_candidate, thetas["candidate"], self.gradient)
-        c = f * c_prev + i * candidate
-        h = o * apply(self.activation, c, thetas["cell"], self.gradient)
-        return h, [h, c]
-
-    def get_initial_state(self, batch_size: Any = None) -> list[Any]:
-        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)] * 2
 
 
 @keras.saving.register_keras_serializable(package="tradenn")
@@ -105,7 +69,8 @@ class RegimeLSTM(keras.layers.Layer):
         mapping: ``"affine"``, ``"fixed"``, ``"per_state"`` or ``"constant"``.
         per_unit: one θ per unit (per gate unit for the gates) instead of one per site.
         condition_gates: also condition the gates on the regime.
-        gradient: ``"analytic"`` (default) or ``"autodiff"``.
+        gradient: ``"analytic"`` (default): one hand-written gradient for the sequence;
+            ``"autodiff"``: TensorFlow differentiates the same loop (slower; a reference).
         mapping_scale: ``fixed`` mapping only.
         mapping_shift: ``fixed`` mapping only.
         return_sequences: return the whole sequence of h, else the last h.
@@ -118,9 +83,12 @@ class RegimeLSTM(keras.layers.Layer):
         bias_regularizer: regularizer of the bias.
         dropout: fraction of input features dropped (same mask for every step).
         seed: seed of the dropout mask.
-        unroll: unroll the time loop (needs a known number of steps; faster for short
-            windows, more memory).
+        unroll: unroll the time loop (needs a known number of steps): a bigger graph, slower
+            to trace; the default loop already runs several steps per iteration.
         **kwargs: passed to ``keras.layers.Layer``.
+
+    No masking: every step counts (a Keras mask on the input is dropped, with Keras'
+    warning). Initial states are zeros.
 
     Call arguments:
         inputs: the sequence, shape ``(batch, time, features)``; or ``[sequence, regime]``.
@@ -196,26 +164,19 @@ class RegimeLSTM(keras.layers.Layer):
             )
             for site, family in sites.items()
         }
-        theta_sizes = {site: m.output_size for site, m in self.theta_mappings.items()}
         self.cell = RegimeLSTMCell(
-            {
-                **self._own_config(),
-                "initializers": {"kernel": self.kernel_initializer,
-                                 "recurrent_kernel": self.recurrent_initializer,
-                                 "bias": self._bias_initializer},
-                "regularizers": {"kernel": self.kernel_regularizer,
-                                 "recurrent_kernel": self.recurrent_regularizer,
-                                 "bias": self.bias_regularizer},
-            },
-            theta_sizes, name="cell", dtype=self.dtype_policy,
-        )
-        self.rnn = keras.layers.RNN(
-            self.cell, return_sequences=self.return_sequences, unroll=self.unroll,
-            name="rnn", dtype=self.dtype_policy,
+            units,
+            initializers={"kernel": self.kernel_initializer,
+                          "recurrent_kernel": self.recurrent_initializer,
+                          "bias": self._bias_initializer},
+            regularizers={"kernel": self.kernel_regularizer,
+                          "recurrent_kernel": self.recurrent_regularizer,
+                          "bias": self.bias_regularizer},
+            name="cell", dtype=self.dtype_policy,
         )
         self.input_dropout = (
             keras.layers.Dropout(self.dropout, noise_shape=(None, 1, None), seed=seed,
-                                 name="input_dropout")
+                                 name="input_dropout", dtype=self.dtype_policy)
             if self.dropout else None
         )
 
@@ -229,7 +190,6 @@ class RegimeLSTM(keras.layers.Layer):
         for mapping in self.theta_mappings.values():
             mapping.build(r_shape)
         self.cell.build((x_shape[0], x_shape[-1]))
-        self.rnn.build(x_shape)
 
     @property
     def kernel(self) -> keras.Variable:
@@ -268,27 +228,21 @@ class RegimeLSTM(keras.layers.Layer):
                 f"{self.name}: regime: expected shape (batch, R) or (batch, time, R), "
                 f"got {tuple(regime.shape)}"
             )
+        if self.unroll and sequence.shape[1] is None:
+            raise ConfigError(f"{self.name}: unroll=True needs a known number of time steps")
         if self.input_dropout is not None:
             sequence = self.input_dropout(sequence, training=training)
-        thetas = {
-            site: ops.cast(mapping(regime), sequence.dtype)
-            for site, mapping in self.theta_mappings.items()
-        }
-        if len(regime.shape) == 2:
-            # Full width θ: the loop then adds up θ's per-step gradients elementwise
-            # instead of summing over the units at every step (one op fewer per step).
-            width = {"gates": 3 * self.units}
-            self.cell.loop_thetas = {
-                site: ops.broadcast_to(t, (ops.shape(t)[0], width.get(site, self.units)))
-                for site, t in thetas.items()
-            }
-        else:
-            self.cell.loop_thetas = None
-            sequence = ops.concatenate([sequence, *thetas.values()], axis=-1)
-        try:
-            return self.rnn(sequence, training=training)
-        finally:
-            self.cell.loop_thetas = None
+        dtype = self.compute_dtype
+        sequence = ops.cast(sequence, dtype)
+        thetas = {site: ops.cast(mapping(regime), dtype)
+                  for site, mapping in self.theta_mappings.items()}
+        return lstm_sequence(
+            sequence, *(ops.cast(w, dtype) for w in (self.kernel, self.recurrent_kernel,
+                                                     self.bias)),
+            thetas, activation=get_activation(self.activation),
+            recurrent_activation=get_activation(self.recurrent_activation),
+            return_sequences=self.return_sequences, gradient=self.gradient, unroll=self.unroll,
+        )
 
     def compute_output_shape(self, inputs_shape: Any, regime_shape: Any = None) -> tuple:
         x_shape = split_shapes(inputs_shape, regime_shape)[0]
