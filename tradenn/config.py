@@ -241,8 +241,8 @@ class ModelConfig(Strict):
     gradient: Literal["analytic", "autodiff"] = "analytic"
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     l2: NonNegativeFloat = 0.0
-    # Unroll RegimeLSTM's time loop: faster training for short windows without
-    # train.jit_compile, slower with it (figures in scripts/bench_layers.py's report).
+    # Unroll RegimeLSTM's time loop into Python steps: a bigger graph, slower to trace for
+    # every fresh model of a walk-forward run; the looped default is what the benchmarks use.
     unroll: bool = False
 
     @model_validator(mode="after")
