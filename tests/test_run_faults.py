@@ -78,3 +78,15 @@ def test_ctrl_c_says_how_to_resume(tmp_path, uninterrupted):
                      f"tradenn train --resume {run_dir}"]
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
     pd.testing.assert_frame_equal(resume(run_dir), uninterrupted)
+
+
+def test_a_keyboard_interrupt_inside_a_tensorflow_op_counts_as_one():
+    """Seen on CI: Ctrl-C inside a TF op surfaced as pybind11's RuntimeError, which the run
+    then reported as a crash with a traceback instead of 'interrupted'."""
+    from tradenn.experiment import _is_interrupt
+
+    assert _is_interrupt(RuntimeError(
+        "pybind11::error_already_set: MISMATCH of original and normalized active exception "
+        "types: ORIGINAL InvalidArgumentError REPLACED BY KeyboardInterrupt: <EMPTY MESSAGE>"))
+    assert not _is_interrupt(RuntimeError("something else went wrong"))
+    assert not _is_interrupt(ValueError("KeyboardInterrupt in a message is not enough"))

@@ -215,18 +215,30 @@ def _execute(run: Run, experiment: Experiment, progress: Progress) -> Run:
             run.save_manifest()
         _finish(run, experiment)
     except KeyboardInterrupt:
-        _mark_current_fold(run, INTERRUPTED)
-        run.mark(INTERRUPTED, error="interrupted by the user")
-        raise RunError(
-            f"interrupted; completed folds are kept. Resume with: tradenn train --resume {run.path}"
-        ) from None
+        _interrupted(run)
     except Exception as exc:
+        if _is_interrupt(exc):
+            _interrupted(run)
         _mark_current_fold(run, FAILED)
         run.mark(FAILED, error=str(exc))
         if isinstance(exc, TradennError):
             raise RunError(f"{exc} (run {run.path} marked failed)") from None
         raise
     return run
+
+
+def _interrupted(run: Run) -> None:
+    _mark_current_fold(run, INTERRUPTED)
+    run.mark(INTERRUPTED, error="interrupted by the user")
+    raise RunError(
+        f"interrupted; completed folds are kept. Resume with: tradenn train --resume {run.path}"
+    ) from None
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C that lands inside a TensorFlow op can surface as pybind11's RuntimeError
+    ("... REPLACED BY KeyboardInterrupt"), not as a KeyboardInterrupt: it is one all the same."""
+    return isinstance(exc, RuntimeError) and "KeyboardInterrupt" in str(exc)
 
 
 def _mark_current_fold(run: Run, status: str) -> None:
