@@ -33,10 +33,16 @@ def test_daily_predictions_are_byte_identical_to_the_pinned_reference(tmp_path):
     left it untouched. Issue 13's fused RegimeLSTM then moved predictions by at most 5e-10
     (float32 rounding of a different gradient computation; predictions are ~1e-3), and the
     file was rewritten with that layer. Whatever moves it next must say why, and rewrite it.
+
+    Issue 11 added columns (asset, sigma, the baselines' signals) and moved nothing: the
+    reference's own columns, written out again, are still its bytes.
     """
     run = train_run(load_config(FIXTURES / "daily_reference.yaml"), runs_dir=tmp_path, quiet=True)
-    expected = (FIXTURES / "daily_reference_predictions.csv").read_bytes()
-    assert (run.path / "predictions.csv").read_bytes() == expected
+    reference = FIXTURES / "daily_reference_predictions.csv"
+    columns = reference.read_text().splitlines()[0].split(",")[1:]
+    written = pd.read_csv(run.path / "predictions.csv", index_col="date", dtype=str)
+    assert {"asset", "sigma", "signal_tsmom", "signal_macd"} <= set(written.columns)
+    assert written[columns].to_csv(lineterminator="\n").encode() == reference.read_bytes()
     assert run.manifest["data"]["bars_per_year"] == 252.0
 
 
@@ -80,6 +86,6 @@ def test_no_look_ahead_end_to_end_on_hourly_bars(hourly_run, tmp_path):
     config = load_config("configs/eurusd_1h.yaml", [*HOURLY, f"data.source={path}"])
     perturbed = train_run(config, runs_dir=tmp_path, quiet=True).predictions()
     past = original.index <= cut
-    columns = [c for c in original.columns if c != "target"]
+    columns = [c for c in original.columns if c not in ("target", "asset")]  # asset: file name
     pd.testing.assert_frame_equal(original.loc[past, columns], perturbed.loc[past, columns])
     assert not np.allclose(original.loc[~past, "prediction"], perturbed.loc[~past, "prediction"])

@@ -34,6 +34,7 @@ _EXPORTS = {
     "RegimeActivation": "tradenn.layers",
     "RegimeLSTM": "tradenn.layers",
     "build_model": "tradenn.models",
+    "SharpeLoss": "tradenn.losses",
     "predict_theta": "tradenn.models",
     "Experiment": "tradenn.experiment",
     "train_run": "tradenn.experiment",
@@ -47,6 +48,7 @@ _EXPORTS = {
     "backtest_run": "tradenn.report",
     "compare_runs": "tradenn.report",
     "predict_next": "tradenn.predicting",
+    "predict_assets": "tradenn.predicting",
 }
 
 __all__ = sorted(_EXPORTS)

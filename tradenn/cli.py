@@ -253,12 +253,13 @@ def predict(
     asof: Annotated[Optional[str], typer.Option(help="Use bars up to this date (YYYY-MM-DD).")] = None,  # noqa: UP045
     provider: Annotated[str, typer.Option(help="Where the latest bars come from: auto, cache, yfinance, bundled.")] = "auto",
 ) -> None:
-    """Print the signal and position for the next session from the run's latest model."""
+    """Print the signal and position for the next session from the run's latest model
+    (each asset's, for a pooled run)."""
     with _user_errors():
-        from tradenn.predicting import predict_next
+        from tradenn.predicting import predict_assets
 
-        signal = predict_next(run_dir, asof=asof, provider=provider)
-        typer.echo(signal.describe())
+        for signal in predict_assets(run_dir, asof=asof, provider=provider):
+            typer.echo(signal.describe())
 
 
 @regimes_app.command("show")

@@ -46,7 +46,7 @@ FeatureName = Literal[
 # Bar intervals (tradenn.frequency.INTERVALS; kept here so a config never imports pandas).
 BarInterval = Literal["1d", "1wk", "1h", "30m", "15m", "5m", "1m"]
 Ablation = Literal["no_regime", "shuffled_regime", "regime_input", "film"]
-Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
+Sizing = Literal["sign", "threshold", "proportional", "vol_target", "vol_scaled", "model"]
 Execution = Literal["close", "next_open"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -63,7 +63,8 @@ class Strict(BaseModel):
 
 
 class DataConfig(Strict):
-    source: str = "SPY"
+    # A ticker or file, or a list of them: a pooled run trains one model on every asset.
+    source: str | Annotated[list[str], Field(min_length=1)] = "SPY"
     provider: Literal["auto", "cache", "yfinance", "bundled"] = "bundled"
     start: dt.date | None = None
     end: dt.date | None = None
@@ -77,11 +78,43 @@ class DataConfig(Strict):
             raise ValueError(f"start {self.start} must be before end {self.end}")
         return self
 
+    @model_validator(mode="after")
+    def _distinct_assets(self) -> DataConfig:
+        names = [asset_name(s) for s in self.sources]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"source names {repeated} more than once (assets are named by "
+                             "ticker or file stem)")
+        return self
+
+    @property
+    def sources(self) -> list[str]:
+        """``source`` as a list: one entry per asset."""
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+    @property
+    def pooled(self) -> bool:
+        return len(self.sources) > 1
+
+
+def asset_name(source: str) -> str:
+    """What an asset is called in predictions and reports: the ticker, or a file's stem
+    (``data/SPY.csv`` -> ``SPY``)."""
+    path = Path(source)
+    return path.stem if source.lower().endswith((".csv", ".parquet", ".pq")) else path.name
+
 
 class FeaturesConfig(Strict):
     window: PositiveInt = 20
     horizon: PositiveInt = 1
     lookback: PositiveInt = 21  # the w of return_w and volatility_w, in bars
+    # What the model learns: the next return, or it x target_vol / sigma_t (sigma_t the
+    # ex-ante volatility, an exponentially weighted std of returns over `vol_span` bars),
+    # winsorized at `winsorize` standard deviations (Moskowitz, Ooi & Pedersen 2012).
+    target: Literal["return", "vol_scaled_return"] = "return"
+    vol_span: Annotated[int, Field(ge=2)] = 60
+    target_vol: Annotated[float, Field(gt=0)] = 0.15
+    winsorize: Annotated[float, Field(gt=0)] = 5.0
     columns: list[FeatureName] = Field(
         default_factory=lambda: ["log_return", "return_5", "return_21", "volatility_21", "range"],
         min_length=1,
@@ -211,6 +244,10 @@ class RegimeConfig(Strict):
         default_factory=lambda: [VolatilityRegimeConfig()], min_length=1
     )
     columns: list[str] | None = Field(default=None, min_length=1)  # None: detectors' defaults
+    # Pooled runs: None computes each asset's regime from its own bars; a ticker or file
+    # computes one regime from that series for every asset (aligned to each asset's dates).
+    source: str | None = None
+    provider: DataProvider | None = None  # of `source`; None: data.provider
     state: str | None = None  # discrete column for per-regime reports; None: first available
     # Refuse to train on a plugin detector that fails `tradenn.regimes.check_causal`; the
     # run's manifest records when this was turned off.
@@ -274,7 +311,11 @@ class TrainConfig(Strict):
     patience: Annotated[int, Field(ge=0)] = 5
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
-    loss: Literal["mse", "huber"] = "huber"
+    # sharpe: the model's output is a position in [-1, 1] and the loss is minus the
+    # annualized Sharpe ratio of position x target over each batch (Lim et al. 2019),
+    # plus turnover_penalty x the mean |position change| between an asset's consecutive days.
+    loss: Literal["mse", "huber", "sharpe"] = "huber"
+    turnover_penalty: NonNegativeFloat = 0.0
     # Models trained at once, as Ray tasks (1: one after another in this process, no Ray).
     # The predictions are the same whatever the number.
     workers: PositiveInt = 1
@@ -333,6 +374,20 @@ class ExperimentConfig(Strict):
                 f"walk_forward.purge ({purge}) is below features.horizon ({horizon}): training "
                 f"labels would overlap the test span; use purge >= {horizon} or leave it unset"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _sizing_fits_loss(self) -> ExperimentConfig:
+        sharpe = self.train.loss == "sharpe"
+        if sharpe and "sizing" not in self.backtest.model_fields_set:
+            self.backtest.sizing = "model"  # a Sharpe-trained model's output is its position
+        if self.backtest.sizing == "model" and not sharpe:
+            raise ValueError(
+                "backtest.sizing 'model' trades the model's output as a position, which "
+                f"needs train.loss: sharpe (got {self.train.loss!r}, a predicted return)"
+            )
+        if self.train.turnover_penalty > 0 and not sharpe:
+            raise ValueError("train.turnover_penalty applies to train.loss: sharpe only")
         return self
 
     def to_yaml(self) -> str:

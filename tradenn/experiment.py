@@ -9,6 +9,7 @@ are written once every fold is done.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import shutil
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradenn.config import ExperimentConfig
+from tradenn.config import ExperimentConfig, asset_name
 from tradenn.data import bars_hash, load_bars
 from tradenn.errors import RunError, TradennError
 from tradenn.files import (
@@ -40,7 +41,14 @@ from tradenn.runs import (
     Run,
     prediction_column,
 )
-from tradenn.walkforward import Fold, Panel, fold_arrays, make_folds, shuffled_regime_arrays
+from tradenn.walkforward import (
+    Fold,
+    Panel,
+    asset_fold,
+    make_folds,
+    pooled_fold_arrays,
+    shuffled_regime_arrays,
+)
 
 
 def variants(config: ExperimentConfig) -> list[str]:
@@ -59,40 +67,118 @@ def package_versions() -> dict[str, str]:
 
 
 @dataclass
-class Experiment:
-    """The config with its bars loaded and its folds laid out."""
+class Asset:
+    """One asset of a run: its bars, its panel, and the series written beside its
+    predictions (ex-ante volatility, the classical baselines' signals)."""
 
-    config: ExperimentConfig
+    name: str
     bars: pd.DataFrame
     panel: Panel
+    extras: pd.DataFrame  # sigma, signal_tsmom, signal_macd on the bars' dates
+
+    @classmethod
+    def load(cls, source: str, config: ExperimentConfig, bars_per_year: float | None) -> Asset:
+        from tradenn.baselines import macd_signal, tsmom_signal
+
+        data = config.data
+        bars = load_bars(source, data.start, data.end, provider=data.provider,
+                         interval=data.interval)
+        bars_per_year = resolve_bars_per_year(bars.index, bars_per_year)
+        panel = Panel.from_bars(bars, config, bars_per_year=bars_per_year)
+        # Windows of the baselines are in days; intraday bars stretch them to the same time.
+        per_day = bars_per_year / 252.0
+        close = bars["close"]
+        extras = pd.DataFrame({
+            "sigma": panel.sigma,
+            "signal_tsmom": tsmom_signal(close, lookback=round(252 * per_day)),
+            "signal_macd": macd_signal(
+                close, pairs=tuple((round(s * per_day), round(long * per_day))
+                                   for s, long in MACD_PAIRS),
+                price_window=round(63 * per_day), signal_window=round(252 * per_day)),
+        }, index=bars.index)
+        return cls(asset_name(source), bars, panel, extras)
+
+
+# Baz et al. (2015)'s three short / long time scales of the MACD baseline, in days.
+MACD_PAIRS = ((8, 24), (16, 48), (32, 96))
+
+
+@dataclass
+class Experiment:
+    """The config with its bars loaded and its folds laid out.
+
+    A pooled run (``data.source`` a list) has several assets; its folds are cut on the union
+    of their dates, so an asset that starts late or misses a day costs only its own rows.
+    """
+
+    config: ExperimentConfig
+    assets: list[Asset]
+    dates: pd.DatetimeIndex  # the union of the assets' usable dates: what folds count
     folds: list[Fold]
-    bars_per_year: float  # data.bars_per_year, or what the bars imply
+    bars_per_year: float  # data.bars_per_year, or what the (first asset's) bars imply
+    regime_bars: pd.DataFrame | None = None  # regime.source's bars: one regime for all
 
     @classmethod
     def prepare(cls, config: ExperimentConfig) -> Experiment:
         data = config.data
-        bars = load_bars(data.source, data.start, data.end, provider=data.provider,
-                         interval=data.interval)
-        bars_per_year = resolve_bars_per_year(bars.index, data.bars_per_year)
-        panel = Panel.from_bars(bars, config, bars_per_year=bars_per_year)
-        folds = make_folds(len(panel.dates), config.walk_forward, horizon=config.features.horizon)
-        return cls(config, bars, panel, folds, bars_per_year)
+        first = Asset.load(data.sources[0], config, data.bars_per_year)
+        bars_per_year = resolve_bars_per_year(first.bars.index, data.bars_per_year)
+        assets = [first] + [Asset.load(s, config, bars_per_year) for s in data.sources[1:]]
+        dates = assets[0].panel.dates
+        for asset in assets[1:]:
+            dates = dates.union(asset.panel.dates)
+        folds = make_folds(len(dates), config.walk_forward, horizon=config.features.horizon)
+        regime_bars = None
+        if config.regime.source is not None:
+            regime_bars = load_bars(config.regime.source, data.start, data.end,
+                                    provider=config.regime.provider or data.provider,
+                                    interval=data.interval)
+        return cls(config, assets, dates, folds, bars_per_year, regime_bars)
+
+    @property
+    def bars(self) -> pd.DataFrame:
+        """The (first) asset's bars: the preflight checks' input."""
+        return self.assets[0].bars
+
+    @property
+    def pooled(self) -> bool:
+        return len(self.assets) > 1
+
+    @property
+    def regime_input(self) -> pd.DataFrame:
+        """Bars a regime is computed from: ``regime.source``'s, else the (first) asset's."""
+        return self.bars if self.regime_bars is None else self.regime_bars
+
+    def bars_hash(self) -> str:
+        """The bars' content hash; a pooled run's combines every asset's (and the regime's)."""
+        frames = [a.bars for a in self.assets]
+        if self.regime_bars is not None:
+            frames.append(self.regime_bars)
+        if len(frames) == 1:
+            return bars_hash(frames[0])
+        joined = "".join(f"{a.name}:{bars_hash(a.bars)};" for a in self.assets)
+        if self.regime_bars is not None:
+            joined += f"regime:{bars_hash(self.regime_bars)}"
+        return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
     def data_record(self) -> dict[str, Any]:
-        return {
+        record = {
             "source": self.config.data.source,
             "provider": self.config.data.provider,
-            "start": str(self.bars.index[0].date()),
-            "end": str(self.bars.index[-1].date()),
-            "rows": len(self.bars),
-            "hash": bars_hash(self.bars),
+            "start": str(min(a.bars.index[0] for a in self.assets).date()),
+            "end": str(max(a.bars.index[-1] for a in self.assets).date()),
+            "rows": sum(len(a.bars) for a in self.assets),
+            "hash": self.bars_hash(),
             "interval": self.config.data.interval,
             "bars_per_year": self.bars_per_year,
         }
-
-    def bar_row(self, fold_row: int) -> int:
-        """Position in ``bars`` of a fold's row position (folds count usable rows)."""
-        return self.panel.first_usable + fold_row
+        if self.pooled:
+            record["assets"] = {
+                a.name: {"start": str(a.bars.index[0].date()), "end": str(a.bars.index[-1].date()),
+                         "rows": len(a.bars), "hash": bars_hash(a.bars)}
+                for a in self.assets
+            }
+        return record
 
 
 def train_run(
@@ -109,7 +195,7 @@ def train_run(
     trial) when given.
     """
     experiment = Experiment.prepare(config)
-    checks = preflight(config, experiment.bars)
+    checks = preflight(config, experiment.regime_input)
     run = Run.create(
         runs_dir,
         config.name,
@@ -120,7 +206,7 @@ def train_run(
         seeds=list(config.train.seeds),
         data=experiment.data_record(),
         versions=package_versions(),
-        folds=[{**f.to_dict(experiment.panel.dates), "status": "pending"} for f in experiment.folds],
+        folds=[{**f.to_dict(experiment.dates), "status": "pending"} for f in experiment.folds],
     )
     write_text_atomic(run.path / "config.yaml", config.to_yaml())
     return _execute(run, experiment, progress or _default_progress(experiment, quiet))
@@ -142,7 +228,7 @@ def resume_run(
     if workers is not None:
         config.train.workers = workers
     experiment = Experiment.prepare(config)
-    stored, current = run.manifest["data"]["hash"], bars_hash(experiment.bars)
+    stored, current = run.manifest["data"]["hash"], experiment.bars_hash()
     if stored != current:
         raise RunError(
             f"run {run.path}: the bars changed since the run started (hash {stored}, now "
@@ -150,7 +236,7 @@ def resume_run(
         )
     if len(run.manifest["folds"]) != len(experiment.folds):
         raise RunError(f"run {run.path}: its folds no longer match its config; start a new run")
-    run.mark(RUNNING, error=None, checks=preflight(experiment.config, experiment.bars))
+    run.mark(RUNNING, error=None, checks=preflight(experiment.config, experiment.regime_input))
     return _execute(run, experiment, progress or _default_progress(experiment, quiet))
 
 
@@ -254,27 +340,21 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
     config = experiment.config
     fold_dir = _fold_dir(run, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    # The regime is fitted on the fold's training window, the same rows as the scalers and
-    # the model (a rolling window does not start at bar 0).
-    regime = build_regime(config.regime)
-    window = slice(experiment.bar_row(fold.train_start), experiment.bar_row(fold.train_end))
-    regime.fit(experiment.bars.iloc[window], bars_per_year=experiment.bars_per_year)
-    regime_frame = regime.transform(experiment.bars)
-    model_regime = regime_frame[regime.model_columns]
+    horizon = config.features.horizon
+    purge = horizon if config.walk_forward.purge is None else config.walk_forward.purge
+    local = [asset_fold(fold, experiment.dates, a.panel, purge=purge) for a in experiment.assets]
+    regimes = _fit_regimes(experiment, fold, local)
+    detector = next(r.detector for r in regimes if r is not None)
     # For the report's per-regime tables (the last fold's names; saved with the fold).
-    run.manifest["state_column"] = regime.state_column
-    run.manifest["state_labels"] = {str(k): v for k, v in regime.state_labels().items()}
-    train, validation, test, scalers = fold_arrays(
-        experiment.panel, model_regime, fold,
-        validation_fraction=config.train.validation_fraction, horizon=config.features.horizon,
+    run.manifest["state_column"] = detector.state_column
+    run.manifest["state_labels"] = {str(k): v for k, v in detector.state_labels().items()}
+    pooled = pooled_fold_arrays(
+        [a.panel for a in experiment.assets],
+        [None if r is None else r.model_frame for r in regimes], local,
+        validation_fraction=config.train.validation_fraction, horizon=horizon,
+        scale_target=config.train.loss != "sharpe",
     )
-
-    out = pd.DataFrame(index=test.dates)
-    out.index.name = "date"
-    out["fold"] = fold.index
-    out["open"] = experiment.bars["open"].reindex(test.dates)  # for next_open execution
-    out["close"] = experiment.bars["close"].reindex(test.dates)
-    out["target"] = experiment.panel.target.reindex(test.dates)
+    train, validation, test = pooled.fit, pooled.validation, pooled.test
     regime_mean = np.nanmean(train.regime, axis=0)
     n_folds = len(experiment.folds)
     tasks = []
@@ -293,42 +373,131 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
             ))
     outcomes = _train_models(tasks, config.train.workers, progress)
 
-    histories = []
-    thetas: list[dict[str, np.ndarray]] = []
-    # θ sensitivity: per variant and seed, how the standardized prediction moves when the
-    # regime input is replaced by its training mean.
+    # Per task: the test rows' standardized predictions, each asset's back in its units.
     scaled_predictions: dict[str, list[np.ndarray]] = {}
     shifts: dict[str, list[np.ndarray]] = {}
+    histories, thetas = [], []
+    columns: dict[str, np.ndarray] = {}
     for task, outcome in zip(tasks, outcomes, strict=True):
         variant, seed = task.variant, task.seed
-        out[prediction_column(variant, seed)] = scalers.target.inverse(outcome.scaled)
+        columns[prediction_column(variant, seed)] = _inverse_by_asset(
+            outcome.scaled, test.asset, pooled.scalers)
         scaled_predictions.setdefault(variant, []).append(outcome.scaled)
         shifts.setdefault(variant, []).append(outcome.shift)
         if outcome.theta is not None:
             thetas.append(outcome.theta)
         histories.append(outcome.history.assign(fold=fold.index, variant=variant, seed=seed))
-
     for variant in variants(config):
-        seed_columns = [prediction_column(variant, s) for s in config.train.seeds]
-        out[prediction_column(variant)] = out[seed_columns].mean(axis=1)
+        columns[prediction_column(variant)] = np.mean(
+            [columns[prediction_column(variant, s)] for s in config.train.seeds], axis=0)
     for name in thetas[0]:
-        out[f"theta_{name}"] = np.mean([t[name] for t in thetas], axis=0)
-    for column in model_regime.columns:
-        out[f"regime_{column}"] = model_regime[column].reindex(test.dates)
-    if regime.state_column is not None:
-        out["state"] = regime_frame[regime.state_column].reindex(test.dates)
+        columns[f"theta_{name}"] = np.mean([t[name] for t in thetas], axis=0)
 
+    frames = []
+    for code, position in enumerate(pooled.assets):
+        asset, rows = experiment.assets[position], test.asset == code
+        dates = test.dates[rows]
+        regime = regimes[position]
+        out = pd.DataFrame(index=dates)
+        out.index.name = "date"
+        out["fold"] = fold.index
+        out["asset"] = asset.name
+        out["open"] = asset.bars["open"].reindex(dates)  # for next_open execution
+        out["close"] = asset.bars["close"].reindex(dates)
+        out["target"] = asset.panel.returns.reindex(dates)
+        for name, values in columns.items():
+            out[name] = values[rows]
+        for column in regime.model_frame.columns:
+            out[f"regime_{column}"] = regime.model_frame[column].reindex(dates)
+        if detector.state_column is not None:
+            out["state"] = regime.frame[detector.state_column].reindex(dates)
+        frames.append(out.join(asset.extras.reindex(dates)))
+    out = pd.concat(frames)
+    if experiment.pooled:  # rows by date, then asset
+        out = out.iloc[np.lexsort((out["asset"].to_numpy(), out.index.to_numpy()))]
+
+    target_std = float(np.mean([np.atleast_1d(s.target.std)[0] for s in pooled.scalers]))
     sensitivity = {
         variant: theta_sensitivity(
             np.mean(scaled_predictions[variant], axis=0), np.mean(shifts[variant], axis=0),
-            float(np.atleast_1d(scalers.target.std)[0]))
+            target_std)
         for variant in variants(config)
     }
     write_json_atomic(fold_dir / SENSITIVITY, sensitivity)
-    write_json_atomic(fold_dir / "scalers.json", scalers.to_dict())
-    write_json_atomic(fold_dir / "regime.json", regime.to_dict())
+    _save_fitted(fold_dir, experiment, regimes, pooled)
     write_csv_atomic(fold_dir / "history.csv", pd.concat(histories).set_index("fold"))
     write_csv_atomic(fold_dir / "predictions.csv", _ordered(out, config))
+
+
+@dataclass
+class FittedRegime:
+    """A fold's regime of one asset: the detector and its columns on the asset's bars."""
+
+    detector: Any
+    frame: pd.DataFrame  # every column, on the asset's dates
+    model_frame: pd.DataFrame  # the model's regime input columns
+
+
+def _fit_regimes(experiment: Experiment, fold: Fold,
+                 local: list[Fold | None]) -> list[FittedRegime | None]:
+    """Each asset's regime, fitted on the fold's training window only: on the asset's own
+    bars, or (``regime.source``) once on that series and aligned to each asset's dates by
+    carrying its last known value forward (never a later one). None: the asset has no
+    training rows in this fold."""
+    config = experiment.config
+    if experiment.regime_bars is not None:
+        shared = experiment.regime_bars
+        first, last = experiment.dates[fold.train_start], experiment.dates[fold.train_end - 1]
+        detector = build_regime(config.regime)
+        detector.fit(shared.loc[first:last], bars_per_year=experiment.bars_per_year)
+        frame = detector.transform(shared)
+        fitted = []
+        for asset, asset_fold_ in zip(experiment.assets, local, strict=True):
+            aligned = frame.reindex(asset.bars.index, method="ffill")
+            fitted.append(None if asset_fold_ is None else FittedRegime(
+                detector, aligned, aligned[detector.model_columns]))
+        return fitted
+    fitted = []
+    for asset, asset_fold_ in zip(experiment.assets, local, strict=True):
+        if asset_fold_ is None:
+            fitted.append(None)
+            continue
+        # The regime is fitted on the fold's training window, the same rows as the scalers
+        # and the model (a rolling window does not start at bar 0).
+        offset = asset.panel.first_usable
+        window = slice(offset + asset_fold_.train_start, offset + asset_fold_.train_end)
+        detector = build_regime(config.regime)
+        detector.fit(asset.bars.iloc[window], bars_per_year=experiment.bars_per_year)
+        frame = detector.transform(asset.bars)
+        fitted.append(FittedRegime(detector, frame, frame[detector.model_columns]))
+    return fitted
+
+
+def _inverse_by_asset(scaled: np.ndarray, asset: np.ndarray, scalers: list[Any]) -> np.ndarray:
+    """Standardized predictions back in each asset's own target units."""
+    out = np.empty(len(scaled), dtype="float64")
+    for code, scaler in enumerate(scalers):
+        rows = asset == code
+        out[rows] = scaler.target.inverse(scaled[rows])
+    return out
+
+
+def _save_fitted(fold_dir: Path, experiment: Experiment, regimes: list[FittedRegime | None],
+                 pooled: Any) -> None:
+    """``scalers.json`` and ``regime.json``; a pooled run keeps one of each per asset
+    (``scalers.json`` maps asset -> scalers; ``regime_<asset>.json`` unless it is shared)."""
+    names = [experiment.assets[p].name for p in pooled.assets]
+    if not experiment.pooled:
+        write_json_atomic(fold_dir / "scalers.json", pooled.scalers[0].to_dict())
+    else:
+        write_json_atomic(fold_dir / "scalers.json", {
+            "assets": {n: s.to_dict() for n, s in zip(names, pooled.scalers, strict=True)}})
+    if not experiment.pooled or experiment.regime_bars is not None:
+        detector = next(r.detector for r in regimes if r is not None)
+        write_json_atomic(fold_dir / "regime.json", detector.to_dict())
+        return
+    for name, position in zip(names, pooled.assets, strict=True):
+        write_json_atomic(fold_dir / f"regime_{name}.json", regimes[position].detector.to_dict())
 
 
 SENSITIVITY = "sensitivity.json"
@@ -388,7 +557,8 @@ def theta_sensitivity(prediction: np.ndarray, shift: np.ndarray, target_std: flo
 
 def _ordered(frame: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     """Columns in a reader's order: fold, prices, predictions, θ, regime."""
-    first = ["fold", "open", "close", "target"] + [prediction_column(v) for v in variants(config)]
+    first = ["fold", "asset", "open", "close", "target", "sigma"] + [
+        prediction_column(v) for v in variants(config)]
     rest = [c for c in frame.columns if c not in first]
     return frame[first + sorted(rest, key=lambda c: (not c.startswith("prediction"), c))]
 

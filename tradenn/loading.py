@@ -18,8 +18,8 @@ from typing import Any
 from tradenn.errors import RunError
 from tradenn.plugins import import_plugins
 
-# Modules whose import registers tradenn's serializable Keras objects (layers, mappings).
-REGISTERING_MODULES = ("tradenn.layers",)
+# Modules whose import registers tradenn's serializable Keras objects (layers, mappings, losses).
+REGISTERING_MODULES = ("tradenn.layers", "tradenn.losses")
 
 
 def register_keras_objects() -> None:

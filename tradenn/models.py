@@ -1,7 +1,8 @@
 """Build the experiment's Dense / LSTM models from the model config, and read their θ.
 
 A model takes ``{"window": (batch, window, n_features), "regime": (batch, n_regime)}`` and
-returns ``(batch, 1)``, the predicted standardized next-period return (linear output).
+returns ``(batch, 1)``, the predicted standardized next-period return (linear output), or
+with ``position_output`` (the Sharpe loss) a position in [-1, 1] (tanh output).
 Layer names are fixed so that θ columns read the same in every run: ``lstm_0``,
 ``lstm_1``... for the recurrent layers, ``dense_0``... for the regime activations after the
 Dense layers (the Dense layers themselves are ``dense_0_linear``...), ``output``.
@@ -58,6 +59,7 @@ def build_model(
     n_regime: int,
     variant: Variant = "regime",
     seed: int | None = None,
+    position_output: bool = False,
 ) -> keras.Model:
     """The uncompiled model that ``config`` describes.
 
@@ -72,6 +74,8 @@ def build_model(
             step's features) or ``"film"`` (θ at the defaults, FiLM after each hidden
             layer). See the module docstring.
         seed: seeds every initializer and dropout layer; None draws from Keras' global RNG.
+        position_output: a tanh output, a position in [-1, 1] (the Sharpe loss), instead
+            of the linear predicted return.
 
     Returns:
         An uncompiled ``keras.Model`` with inputs ``"window"`` and ``"regime"``.
@@ -135,7 +139,8 @@ def build_model(
         h = _dropout(h, config.dropout, seeds, f"dense_{i}_dropout")
     # float32 output whatever the policy, so losses stay in full precision.
     output = keras.layers.Dense(
-        1, kernel_initializer=seeds.glorot(), name="output", dtype="float32"
+        1, activation="tanh" if position_output else None, kernel_initializer=seeds.glorot(),
+        name="output", dtype="float32",
     )(h)
     name = f"tradenn_{config.kind}_{variant}"
     return keras.Model({"window": window_in, "regime": regime_in}, output, name=name)

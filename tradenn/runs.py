@@ -5,14 +5,18 @@ Layout of ``runs/<name>-<YYYYmmdd-HHMMSS>/``::
     manifest.json     status (running / complete / failed), per-fold status, data hash,
                       versions, seeds, fold boundaries; written first and last
     config.yaml       the resolved config, every default written out
-    predictions.csv   date, fold, close, target, prediction, prediction_<variant>,
-                      prediction[_<variant>]_seed<k>, theta_<layer>, regime_<column>, state
+    predictions.csv   date, fold, asset, open, close, target, sigma, prediction,
+                      prediction_<variant>, prediction[_<variant>]_seed<k>, signal_tsmom,
+                      signal_macd, theta_<layer>, regime_<column>, state; one row per date
+                      and asset (a pooled run has several assets)
     history.csv       fold, variant, seed, epoch, loss, val_loss
     metrics.json      prediction metrics per variant
     model.keras       the main variant's model of the last fold (first seed)
     folds/fold_<k>/   each fold's results, so an interrupted run can resume:
                       <variant>_seed<s>.keras (every model), regime.json (the fitted
-                      regime's numbers), scalers.json, predictions.csv, history.csv
+                      regime's numbers; regime_<asset>.json per asset in a pooled run
+                      without a shared regime), scalers.json (per asset when pooled),
+                      predictions.csv, history.csv
 
 A run holds only JSON, YAML, CSV and ``.keras`` files (loaded with ``safe_mode=True``): opening
 a run someone sent you never runs their code.
@@ -174,11 +178,15 @@ class Run:
 
         return import_plugins(self.manifest.get("plugins") or [], what=f"run {self.path} plugins")
 
-    def load_regime(self, fold: int = -1) -> Any:
-        """The regime fitted on fold ``fold``'s training window (a `CompositeRegime`)."""
+    def load_regime(self, fold: int = -1, asset: str | None = None) -> Any:
+        """The regime fitted on fold ``fold``'s training window (a `CompositeRegime`); in a
+        pooled run with a regime per asset, ``asset``'s."""
         from tradenn.regimes.registry import regime_from_dict
 
         fold_dir = self.fold_dir(fold)
+        own = fold_dir / f"regime_{asset}.json"
+        if asset is not None and own.is_file():
+            return regime_from_dict(read_json(own), source=str(own))
         if (fold_dir / "regime.pkl").exists() and not (fold_dir / "regime.json").exists():
             raise RunError(
                 f"run {self.path} was written by tradenn 0.1 and stores its regime as a pickle, "
@@ -187,13 +195,20 @@ class Run:
         path = self.file(str((fold_dir / "regime.json").relative_to(self.path)))
         return regime_from_dict(read_json(path), source=str(path))
 
-    def load_scalers(self, fold: int = -1) -> Any:
-        """The feature and target scalers fitted on fold ``fold``'s training rows."""
+    def load_scalers(self, fold: int = -1, asset: str | None = None) -> Any:
+        """The feature and target scalers fitted on fold ``fold``'s training rows (in a
+        pooled run, on ``asset``'s rows)."""
         from tradenn.walkforward import FoldScalers
 
         path = self.file(str((self.fold_dir(fold) / "scalers.json").relative_to(self.path)))
         try:
-            return FoldScalers.from_dict(read_json(path))
+            data = read_json(path)
+            if "assets" in data:
+                if asset not in data["assets"]:
+                    raise RunError(f"{path}: no scalers for asset {asset!r}; this fold has "
+                                   f"{sorted(data['assets'])}")
+                data = data["assets"][asset]
+            return FoldScalers.from_dict(data)
         except (KeyError, TypeError, ValueError) as exc:
             raise RunError(f"{path}: not the scalers tradenn wrote ({exc!r})") from None
 

@@ -38,6 +38,11 @@ class Standardizer:
         std = np.where(std > 0, std, 1.0)  # a constant column scales to zero, not to NaN
         return cls(mean=mean, std=std, columns=columns)
 
+    @classmethod
+    def identity(cls) -> Standardizer:
+        """Leaves values as they are: the Sharpe loss's target, whose mean is the signal."""
+        return cls(mean=np.float64(0.0), std=np.float64(1.0))
+
     def transform(self, values: Any) -> Any:
         if isinstance(values, pd.DataFrame):
             frame = values[self.columns] if self.columns is not None else values

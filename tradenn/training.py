@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
@@ -101,6 +101,7 @@ def fit_model(
         NonFiniteLoss: the loss became NaN or infinite; the message names ``label`` and epoch.
     """
     seed_everything(seed, deterministic=not config.train.jit_compile)
+    sharpe = config.train.loss == "sharpe"
     model = build_model(
         config.model,
         window=train.window.shape[1],
@@ -108,35 +109,124 @@ def fit_model(
         n_regime=train.regime.shape[1],
         variant=model_variant(variant),
         seed=seed,
+        position_output=sharpe,
     )
-    loss = keras.losses.Huber() if config.train.loss == "huber" else keras.losses.MeanSquaredError()
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.train.learning_rate),
-        loss=loss,
+        loss=training_loss(config),
         jit_compile=config.train.jit_compile,
     )
     if bool(model.jit_compile) != config.train.jit_compile:  # Keras falls back with a warning
         raise ConfigError("train.jit_compile: this model cannot be XLA-compiled here")
-    callbacks = [_Watch(label, on_epoch)]
+    callbacks: list[keras.callbacks.Callback] = [_Watch(label, on_epoch)]
+    if sharpe:
+        # Before _Watch and early stopping, which read the val_loss it sets.
+        callbacks.insert(0, ValidationSharpe(validation, config.train.turnover_penalty,
+                                             periods_per_year=sharpe_periods(config)))
     if config.train.patience > 0:
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.train.patience, restore_best_weights=True
             )
         )
-    history = model.fit(
-        train.inputs(),
-        train.target,
-        validation_data=(validation.inputs(), validation.target),
-        epochs=config.train.epochs,
-        batch_size=config.train.batch_size,
-        shuffle=True,
-        callbacks=callbacks,
-        verbose=0,
-    )
+    if sharpe:
+        history = model.fit(
+            ContiguousBatches(train, config.train.batch_size, seed),
+            epochs=config.train.epochs, callbacks=callbacks, verbose=0,
+        )
+    else:
+        history = model.fit(
+            train.inputs(),
+            train.target,
+            validation_data=(validation.inputs(), validation.target),
+            epochs=config.train.epochs,
+            batch_size=config.train.batch_size,
+            shuffle=True,
+            callbacks=callbacks,
+            verbose=0,
+        )
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return FitResult(model=model, history=frame)
+
+
+def training_loss(config: ExperimentConfig) -> keras.losses.Loss:
+    if config.train.loss == "sharpe":
+        from tradenn.losses import SharpeLoss
+
+        return SharpeLoss(periods_per_year=sharpe_periods(config),
+                          turnover_penalty=config.train.turnover_penalty)
+    return keras.losses.Huber() if config.train.loss == "huber" else keras.losses.MeanSquaredError()
+
+
+def sharpe_periods(config: ExperimentConfig) -> float:
+    """Annualization of the Sharpe loss: the config's bars per year, else daily bars'.
+    (It scales the loss, not where its minimum is.)"""
+    return float(config.data.bars_per_year or 252.0)
+
+
+def sharpe_targets(arrays: Arrays) -> np.ndarray:
+    """The Sharpe loss's ``y_true``: (n, 2), the target and whether the row continues the
+    previous one's asset (where a position change counts as turnover)."""
+    return np.stack([arrays.target, arrays.continues()], axis=1).astype("float32")
+
+
+class ContiguousBatches(keras.utils.PyDataset):
+    """Training batches for the Sharpe loss: runs of consecutive rows of one asset.
+
+    The loss is the Sharpe ratio of a batch's strategy returns and its turnover counts
+    position changes between consecutive days of an asset, so a batch is a contiguous block
+    of one asset's rows (as Lim et al. 2019 train on sequences); the blocks' order is
+    shuffled every epoch with the model's seed.
+    """
+
+    def __init__(self, arrays: Arrays, batch_size: int, seed: int):
+        super().__init__()
+        self.arrays = arrays
+        self.targets = sharpe_targets(arrays)
+        asset = arrays.asset if arrays.asset is not None else np.zeros(len(arrays), int)
+        starts = np.flatnonzero(np.r_[True, asset[1:] != asset[:-1]])
+        ends = np.r_[starts[1:], len(arrays)]
+        self.blocks = [(b, min(b + batch_size, end)) for start, end in zip(starts, ends, strict=True)
+                       for b in range(start, end, batch_size)]
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(self.blocks))
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, index: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        start, end = self.blocks[self.order[index]]
+        rows = slice(start, end)
+        return ({"window": self.arrays.window[rows], "regime": self.arrays.regime[rows]},
+                self.targets[rows])
+
+    def on_epoch_end(self) -> None:
+        self.order = self.rng.permutation(len(self.blocks))
+
+
+class ValidationSharpe(keras.callbacks.Callback):
+    """Sets ``val_sharpe`` (the validation rows' annualized Sharpe ratio of position x
+    target, all assets' rows together) and ``val_loss`` (minus it, plus the turnover
+    penalty) after every epoch, so early stopping keeps the best validation Sharpe."""
+
+    def __init__(self, validation: Arrays, turnover_penalty: float, periods_per_year: float):
+        super().__init__()
+        self.validation = validation
+        self.turnover_penalty = turnover_penalty
+        self.periods_per_year = periods_per_year
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if logs is None:
+            return
+        position = predict(self.model, self.validation)
+        strategy = position * self.validation.target
+        spread = float(np.std(strategy))
+        sharpe = float(np.mean(strategy)) / spread * np.sqrt(self.periods_per_year) if spread > 0 else 0.0
+        continues = self.validation.continues()[1:] > 0
+        turnover = float(np.mean(np.abs(np.diff(position))[continues])) if continues.any() else 0.0
+        logs["val_sharpe"] = sharpe
+        logs["val_loss"] = -sharpe + self.turnover_penalty * turnover
 
 
 def model_variant(variant: str) -> str:
@@ -164,8 +254,7 @@ def regime_sensitivity(
     if len(arrays) == 0:
         return np.empty(0)
     constant = np.broadcast_to(np.asarray(reference, dtype="float32"), arrays.regime.shape)
-    at_reference = Arrays(arrays.window, np.ascontiguousarray(constant), arrays.target,
-                          arrays.dates)
+    at_reference = replace(arrays, regime=np.ascontiguousarray(constant))
     return predict(model, arrays, batch_size) - predict(model, at_reference, batch_size)
 
 

@@ -17,14 +17,20 @@ rows the model fits and the rows early stopping judges it on. Everything fitted 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from tradenn.config import ExperimentConfig, WalkForwardConfig
 from tradenn.errors import ConfigError
-from tradenn.features import make_features, make_target, make_windows
+from tradenn.features import (
+    ex_ante_volatility,
+    make_features,
+    make_target,
+    make_windows,
+    vol_scaled_return,
+)
 from tradenn.frequency import resolve_bars_per_year
 from tradenn.scaling import Standardizer
 
@@ -89,6 +95,9 @@ class Arrays:
     regime: np.ndarray  # (n, R) float32
     target: np.ndarray  # (n,) float32, standardized; NaN where the label is not known yet
     dates: pd.DatetimeIndex
+    # (n,) int: which asset each row is (pooled runs); rows of one asset are contiguous and
+    # in time order. None: one asset.
+    asset: np.ndarray | None = None
 
     def inputs(self) -> dict[str, np.ndarray]:
         return {"window": self.window, "regime": self.regime}
@@ -97,7 +106,30 @@ class Arrays:
         return len(self.dates)
 
     def subset(self, rows: slice | np.ndarray) -> Arrays:
-        return Arrays(self.window[rows], self.regime[rows], self.target[rows], self.dates[rows])
+        asset = None if self.asset is None else self.asset[rows]
+        return Arrays(self.window[rows], self.regime[rows], self.target[rows], self.dates[rows],
+                      asset)
+
+    def continues(self) -> np.ndarray:
+        """(n,) 0/1: row i is the next row of the same asset as row i-1 (0 for row 0), which
+        is where the Sharpe loss counts a position change as turnover."""
+        same = np.ones(len(self), dtype="float32")
+        if len(same):
+            same[0] = 0.0
+        if self.asset is not None and len(same) > 1:
+            same[1:] = (self.asset[1:] == self.asset[:-1]).astype("float32")
+        return same
+
+    @staticmethod
+    def concatenate(parts: list[Arrays]) -> Arrays:
+        """Rows of several assets one after the other, each part tagged with its position."""
+        return Arrays(
+            window=np.concatenate([p.window for p in parts]),
+            regime=np.concatenate([p.regime for p in parts]),
+            target=np.concatenate([p.target for p in parts]),
+            dates=pd.DatetimeIndex(np.concatenate([p.dates.to_numpy() for p in parts])),
+            asset=np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)]),
+        )
 
 
 @dataclass
@@ -109,9 +141,11 @@ class Panel:
     """
 
     features: pd.DataFrame
-    target: pd.Series
+    target: pd.Series  # the label the model learns (`features.target`), stamped t
     window: int
     first_usable: int  # first row whose feature window is complete
+    returns: pd.Series | None = None  # the next simple return stamped t (None: = target)
+    sigma: pd.Series | None = None  # ex-ante volatility known at t, annualized
 
     @classmethod
     def from_bars(
@@ -125,7 +159,15 @@ class Panel:
             bars, list(config.features.columns),
             lookback=config.features.lookback, bars_per_year=bars_per_year,
         )
-        target = make_target(bars, config.features.horizon)
+        returns = make_target(bars, config.features.horizon)
+        spec = config.features
+        sigma = ex_ante_volatility(bars["close"], spec.vol_span, bars_per_year).rename("sigma")
+        target = returns
+        if spec.target == "vol_scaled_return":
+            target = vol_scaled_return(
+                bars["close"], sigma, horizon=spec.horizon, target_vol=spec.target_vol,
+                bars_per_year=bars_per_year, winsorize=spec.winsorize,
+            ).rename("target")
         complete = features.notna().all(axis=1).to_numpy()
         # A window ending at row j is usable when rows j-window+1..j are all complete.
         run = np.convolve(complete.astype(int), np.ones(config.features.window, int))[: len(complete)]
@@ -141,7 +183,7 @@ class Panel:
                 f"features: {len(bad)} incomplete feature row(s) after warm-up, first "
                 f"{bad[0].date()} (zero volume? choose other features.columns)"
             )
-        return cls(features, target, config.features.window, int(usable[0]))
+        return cls(features, target, config.features.window, int(usable[0]), returns, sigma)
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -170,6 +212,7 @@ def fold_arrays(
     *,
     validation_fraction: float,
     horizon: int = 1,
+    scale_target: bool = True,
 ) -> tuple[Arrays, Arrays, Arrays, FoldScalers]:
     """Train, validation and test arrays of ``fold``, scaled with training rows only.
 
@@ -181,43 +224,137 @@ def fold_arrays(
     The last ``horizon`` rows before the validation rows are left out of the fit: their
     labels reach into the validation span.
 
+    ``scale_target`` False leaves the target as it is (the Sharpe loss: centring it would
+    remove the drift the strategy earns).
+
     Returns the train, validation and test arrays and the scalers (the target's turns
     predictions back into returns).
     """
-    offset = panel.first_usable
-    features = panel.features.to_numpy(dtype="float64")
-    regimes = regime.to_numpy(dtype="float64")
-    target = panel.target.to_numpy(dtype="float64")
-    train_rows = np.arange(fold.train_start, fold.train_end) + offset
-    train_rows = train_rows[~np.isnan(regimes[train_rows]).any(axis=1)]
-    train_rows = train_rows[~np.isnan(target[train_rows])]
-    if len(train_rows) < 10:
+    pooled = pooled_fold_arrays([panel], [regime], [fold], validation_fraction=validation_fraction,
+                                horizon=horizon, scale_target=scale_target)
+    return pooled.fit, pooled.validation, pooled.test, pooled.scalers[0]
+
+
+# A pooled asset with fewer rows to fit in a fold (it started late) sits that fold out:
+# a year of rows is the least that its scalers and its share of the model should rest on.
+MIN_POOLED_FIT_ROWS = 252
+
+
+@dataclass
+class PooledArrays:
+    """One fold's arrays over several assets; ``Arrays.asset`` indexes ``assets``."""
+
+    fit: Arrays
+    validation: Arrays
+    test: Arrays
+    scalers: list[FoldScalers]  # per entry of ``assets``
+    assets: list[int]  # positions (in the panels given) of the assets in this fold
+
+
+def pooled_fold_arrays(
+    panels: list[Panel],
+    regimes: list[pd.DataFrame],
+    folds: list[Fold | None],
+    *,
+    validation_fraction: float,
+    horizon: int = 1,
+    scale_target: bool = True,
+) -> PooledArrays:
+    """`fold_arrays` over several assets: each asset's rows, scaled with its own training
+    rows, one asset after another.
+
+    ``folds[i]`` is the fold in asset i's own rows (`asset_fold`; None: the asset has no
+    rows in it). Validation is cut by date, the same for every asset: the last
+    ``validation_fraction`` of the training dates of all assets together, so no asset is
+    validated on a date another one is fitted on. With several assets, one with fewer than
+    `MIN_POOLED_FIT_ROWS` rows to fit sits the fold out; a single asset with too few rows is
+    an error.
+    """
+    single = len(panels) == 1
+    train_rows = [None if f is None else _training_rows(p, r, f, strict=single)
+                  for p, r, f in zip(panels, regimes, folds, strict=True)]
+    dates = pd.DatetimeIndex(np.unique(np.concatenate(
+        [p.features.index[rows].to_numpy() for p, rows in zip(panels, train_rows, strict=True)
+         if rows is not None and len(rows)] or [np.empty(0, "datetime64[ns]")])))
+    index = next(f.index for f in folds if f is not None)
+    if len(dates) == 0:
+        raise ConfigError(f"fold {index}: no asset has training rows with a defined regime")
+    n_val = max(1, int(round(len(dates) * validation_fraction)))
+    validation_start = dates[-n_val]
+
+    kept, scalers, parts = [], [], []
+    for i, (panel, regime, fold, rows) in enumerate(zip(panels, regimes, folds, train_rows,
+                                                         strict=True)):
+        if rows is None:
+            continue
+        row_dates = panel.features.index[rows]
+        val_rows = rows[row_dates >= validation_start]
+        # Labels of the last `horizon` rows before validation reach into it.
+        first_val = panel.features.index.searchsorted(validation_start)
+        fit_rows = rows[(row_dates < validation_start) & (rows < first_val - horizon)]
+        if single and len(fit_rows) < 10:
+            raise ConfigError(
+                f"fold {fold.index}: only {len(fit_rows)} rows left to fit before the validation "
+                f"rows; lower train.validation_fraction or raise walk_forward.min_train"
+            )
+        if not single and len(fit_rows) < MIN_POOLED_FIT_ROWS:
+            continue
+        target = panel.target.to_numpy(dtype="float64")
+        # Scalers see the asset's training rows only, never a test row nor another asset's.
+        fold_scalers = FoldScalers(
+            Standardizer.fit(panel.features.to_numpy(dtype="float64")[rows]),
+            Standardizer.fit(target[rows]) if scale_target else Standardizer.identity(),
+        )
+        test_rows = np.arange(fold.test_start, fold.test_end) + panel.first_usable
+        parts.append([rows_to_arrays(panel, regime, fold_scalers, r)
+                      for r in (fit_rows, val_rows, test_rows)])
+        kept.append(i)
+        scalers.append(fold_scalers)
+    if not kept:
         raise ConfigError(
-            f"fold {fold.index}: only {len(train_rows)} training rows have a defined regime; "
+            f"fold {index}: no asset has {MIN_POOLED_FIT_ROWS} rows to fit before the "
+            "validation rows; raise walk_forward.min_train"
+        )
+    fit, validation, test = (Arrays.concatenate([p[k] for p in parts]) for k in range(3))
+    return PooledArrays(fit, validation, test, scalers, kept)
+
+
+def _training_rows(panel: Panel, regime: pd.DataFrame, fold: Fold, *, strict: bool) -> np.ndarray:
+    """Bar rows of the fold's training window whose regime and label are known."""
+    rows = np.arange(fold.train_start, fold.train_end) + panel.first_usable
+    rows = rows[~np.isnan(regime.to_numpy(dtype="float64")[rows]).any(axis=1)]
+    rows = rows[~np.isnan(panel.target.to_numpy(dtype="float64")[rows])]
+    if strict and len(rows) < 10:
+        raise ConfigError(
+            f"fold {fold.index}: only {len(rows)} training rows have a defined regime; "
             f"lower the regime's warm-up or raise walk_forward.min_train"
         )
-    test_rows = np.arange(fold.test_start, fold.test_end) + offset
+    return rows
 
-    # Scalers see the training rows of the feature table only, never a test row.
-    scalers = FoldScalers(Standardizer.fit(features[train_rows]), Standardizer.fit(target[train_rows]))
-    n_val = max(1, int(round(len(train_rows) * validation_fraction)))
-    val_rows = train_rows[-n_val:]
-    fit_rows = train_rows[: -n_val][train_rows[: -n_val] < val_rows[0] - horizon]
-    if len(fit_rows) < 10:
-        raise ConfigError(
-            f"fold {fold.index}: only {len(fit_rows)} rows left to fit before the validation "
-            f"rows; lower train.validation_fraction or raise walk_forward.min_train"
-        )
-    fit, validation, test = (
-        rows_to_arrays(panel, regime, scalers, rows) for rows in (fit_rows, val_rows, test_rows)
-    )
-    return fit, validation, test, scalers
+
+def asset_fold(fold: Fold, dates: pd.DatetimeIndex, panel: Panel, *, purge: int) -> Fold | None:
+    """``fold`` (row positions into ``dates``, the union of the assets' usable dates) in one
+    asset's own usable rows: the same date boundaries, the purge counted in the asset's own
+    rows. None when the asset has no training rows in it (it has not started yet)."""
+    own = panel.dates
+    train_start = int(own.searchsorted(dates[fold.train_start]))
+    test_start = int(own.searchsorted(dates[fold.test_start]))
+    test_end = int(own.searchsorted(dates[fold.test_end - 1], side="right"))
+    train_end = test_start - purge
+    if train_end <= train_start:
+        return None
+    return Fold(fold.index, train_start, train_end, test_start, test_end)
 
 
 def rows_to_arrays(
     panel: Panel, regime: pd.DataFrame, scalers: FoldScalers, rows: np.ndarray
 ) -> Arrays:
     """Scaled model inputs for bar rows ``rows`` (ascending): the window ending at each row."""
+    if len(rows) == 0:
+        n_features, n_regime = panel.features.shape[1], regime.shape[1]
+        return Arrays(np.empty((0, panel.window, n_features), "float32"),
+                      np.empty((0, n_regime), "float32"), np.empty(0, "float32"),
+                      panel.features.index[:0])
     scaled = scalers.features.transform(panel.features.to_numpy(dtype="float64"))
     windows = make_windows(scaled[rows[0] - panel.window + 1 : rows[-1] + 1], panel.window)
     return Arrays(
@@ -248,8 +385,7 @@ def shuffled_regime_arrays(
 def shuffle_regime(arrays: Arrays, rng: np.random.Generator) -> Arrays:
     """The same rows with their regime rows permuted in time: the signal gone, its
     distribution kept (the ``shuffled_regime`` ablation, on training rows)."""
-    return Arrays(arrays.window, arrays.regime[rng.permutation(len(arrays))], arrays.target,
-                  arrays.dates)
+    return replace(arrays, regime=arrays.regime[rng.permutation(len(arrays))])
 
 
 def resample_regime(arrays: Arrays, pool: np.ndarray, rng: np.random.Generator) -> Arrays:
@@ -259,4 +395,4 @@ def resample_regime(arrays: Arrays, pool: np.ndarray, rng: np.random.Generator) 
     that would hand a date a regime from its own future.
     """
     drawn = pool[rng.integers(0, len(pool), size=len(arrays))]
-    return Arrays(arrays.window, drawn, arrays.target, arrays.dates)
+    return replace(arrays, regime=drawn)

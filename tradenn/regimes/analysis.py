@@ -59,7 +59,7 @@ def first_fit_window(
     ready = features.notna().all(axis=1).to_numpy()
     if not ready.any():
         raise DataError(
-            f"{config.data.source}: no bar has every feature {list(config.features.columns)} "
+            f"{regime_source(config)}: no bar has every feature {list(config.features.columns)} "
             f"defined; got {len(bars)} bars"
         )
     start = max(int(ready.argmax()), regime.warmup)
@@ -68,10 +68,16 @@ def first_fit_window(
     if end >= len(bars):
         raise DataError(
             f"walk_forward.min_train: expected at least {min_train} bars after a warm-up of "
-            f"{start} bars, got {len(bars) - start} ({config.data.source} has {len(bars)} bars "
+            f"{start} bars, got {len(bars) - start} ({regime_source(config)} has {len(bars)} bars "
             f"from {bars.index[0].date()})"
         )
     return bars.index[start], bars.index[end]
+
+
+def regime_source(config: ExperimentConfig) -> str:
+    """The series a config's regime is computed from: ``regime.source``, else the (first)
+    asset's bars (a pooled run without a shared regime computes one per asset)."""
+    return config.regime.source or config.data.sources[0]
 
 
 def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -> RegimeAnalysis:
@@ -92,7 +98,9 @@ def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -
         RunError: ``out_dir`` cannot be written.
     """
     data = config.data
-    bars = load_bars(data.source, data.start, data.end, provider=data.provider, interval=data.interval)
+    source = regime_source(config)
+    bars = load_bars(source, data.start, data.end, provider=config.regime.provider or data.provider,
+                     interval=data.interval)
     regime = build_regime(config.regime)
     fit_start, fit_end = first_fit_window(bars, config, regime)
     regime.fit(bars.loc[:fit_end], bars_per_year=data.bars_per_year)
@@ -108,7 +116,7 @@ def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -
         regime.model_columns,
         labels=labels,
         fit_end=fit_end,
-        title=f"{config.name}: {data.source} regime (fitted {fit_start.date()} to {fit_end.date()})",
+        title=f"{config.name}: {source} regime (fitted {fit_start.date()} to {fit_end.date()})",
     )
     out = Path(out_dir)
     csv = pd.concat([bars["close"], frame], axis=1)

@@ -160,12 +160,13 @@ def config_causality(config: Any, bars: pd.DataFrame | None = None, *,
         ``(label, LookAhead or None)`` per detector checked, label ``"<index>: <kind>"``.
     """
     from tradenn.data import load_bars
-    from tradenn.regimes.analysis import first_fit_window
+    from tradenn.regimes.analysis import first_fit_window, regime_source
     from tradenn.regimes.registry import BUILTIN_KINDS, build_detector, build_regime
 
     if bars is None:
         data = config.data
-        bars = load_bars(data.source, data.start, data.end, provider=data.provider)
+        bars = load_bars(regime_source(config), data.start, data.end,
+                         provider=config.regime.provider or data.provider)
     sections = list(enumerate(config.regime.detectors))
     if plugins_only:
         sections = [(i, s) for i, s in sections if s.kind not in BUILTIN_KINDS]
