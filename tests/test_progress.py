@@ -27,6 +27,24 @@ def test_log_output_is_one_line_per_model_with_counts():
     assert lines[1].endswith("ETA 0s")  # both models done: nothing left
 
 
+def test_models_trained_at_once_are_reported_under_their_own_names(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr("tradenn.progress.time.monotonic", lambda: now[0])
+    stream = io.StringIO()
+    progress = Progress(2, stream=stream)
+    now[0] = 10.0
+    progress.start_model("a", epochs=5)
+    now[0] = 12.0
+    progress.start_model("b", epochs=5)
+    now[0] = 30.0
+    progress.end_model(4, 0.5, label="a")  # took 20 s, though b started last
+    now[0] = 31.0
+    progress.end_model(5, 0.4, label="b")
+    first, second = stream.getvalue().splitlines()
+    assert first.startswith("[1/2] a · 4 epochs · best val 0.5000 · 20s")
+    assert second.startswith("[2/2] b · 5 epochs · best val 0.4000 · 19s")
+
+
 def test_terminal_output_rewrites_one_line():
     stream = Terminal()
     progress = Progress(2, stream=stream)

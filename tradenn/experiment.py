@@ -516,7 +516,8 @@ def _train_models(tasks: list[Any], workers: int, progress: Progress) -> list[An
         progress.start_model(tasks[index].label, tasks[index].config.train.epochs)
 
     def finished(index: int, outcome: Any) -> None:
-        progress.end_model(len(outcome.history), float(outcome.history["val_loss"].min()))
+        progress.end_model(len(outcome.history), float(outcome.history["val_loss"].min()),
+                           label=tasks[index].label)
 
     if workers <= 1:
         function = functools.partial(train_model_task, on_epoch=progress.epoch)

@@ -38,6 +38,7 @@ class Progress:
         self.model_started = self.started
         self.label = ""
         self.epochs = 0
+        self.started_at: dict[str, float] = {}  # label -> start, of models still training
 
     def skip(self, models: int) -> None:
         """Models already trained by an earlier, interrupted attempt of the run."""
@@ -46,6 +47,7 @@ class Progress:
     def start_model(self, label: str, epochs: int) -> None:
         self.label, self.epochs = label, epochs
         self.model_started = time.monotonic()
+        self.started_at[label] = self.model_started
 
     def eta(self) -> str:
         if self.done == 0:
@@ -62,12 +64,16 @@ class Progress:
         self.stream.write("\r" + line[: self.width].ljust(self.width))
         self.stream.flush()
 
-    def end_model(self, epochs_run: int, best_val: float) -> None:
+    def end_model(self, epochs_run: int, best_val: float, label: str | None = None) -> None:
+        """One model finished: ``label`` names it when several train at once (the last
+        one started need not be the one that finished)."""
         self.done += 1
+        label = self.label if label is None else label
+        started = self.started_at.pop(label, self.model_started)
         if self.quiet:
             return
-        took = format_seconds(time.monotonic() - self.model_started)
-        line = (f"[{self.done}/{self.total}] {self.label} · {epochs_run} epochs · "
+        took = format_seconds(time.monotonic() - started)
+        line = (f"[{self.done}/{self.total}] {label} · {epochs_run} epochs · "
                 f"best val {best_val:.4f} · {took} · ETA {self.eta()}")
         self.stream.write(("\r" + line.ljust(self.width) if self.interactive else line) + "\n")
         self.stream.flush()
