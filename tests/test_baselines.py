@@ -148,3 +148,17 @@ def test_baselines_never_import_tensorflow():
             "print(bad); sys.exit(1 if bad else 0)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_baseline_signals_are_the_default_signals_on_daily_bars_and_stretch_for_hourly():
+    from tradenn.baselines import baseline_signals
+
+    close = load_bars("SPY", "2015-01-01", "2019-12-31", provider="bundled")["close"]
+    daily = baseline_signals(close)
+    pd.testing.assert_series_equal(daily["signal_tsmom"], tsmom_signal(close), check_names=False)
+    pd.testing.assert_series_equal(daily["signal_macd"], macd_signal(close), check_names=False)
+    hourly = baseline_signals(close, bars_per_year=252 * 2)  # two bars a day: windows double
+    assert hourly["signal_tsmom"].first_valid_index() == close.index[504]
+    pd.testing.assert_series_equal(hourly["signal_macd"], macd_signal(
+        close, pairs=((16, 48), (32, 96), (64, 192)), price_window=126, signal_window=504),
+        check_names=False)

@@ -15,6 +15,8 @@ from tradenn.errors import ConfigError, DataError
 # Baz et al. (2015) divide the response by its maximum, sqrt(2) * exp(-1/2) = 0.858, rounded
 # to 0.89, so its peak is about 0.96: "roughly [-1, 1]".
 RESPONSE_SCALE = 0.89
+# Baz et al. (2015)'s three short / long time scales S, L, in days.
+MACD_PAIRS = ((8, 24), (16, 48), (32, 96))
 
 
 def tsmom_signal(close: pd.Series, lookback: int = 252) -> pd.Series:
@@ -92,7 +94,7 @@ def macd_indicator(
 
 def macd_signal(
     close: pd.Series,
-    pairs: tuple[tuple[int, int], ...] = ((8, 24), (16, 48), (32, 96)),
+    pairs: tuple[tuple[int, int], ...] = MACD_PAIRS,
     price_window: int = 63,
     signal_window: int = 252,
 ) -> pd.Series:
@@ -124,6 +126,22 @@ def macd_signal(
         for short, long in pairs
     ]
     return (sum(responses) / len(responses)).rename("macd")
+
+
+def baseline_signals(close: pd.Series, bars_per_year: float = 252.0) -> pd.DataFrame:
+    """Both baselines' signals, ``signal_tsmom`` and ``signal_macd``, with their windows
+    (set in days) stretched to the same time span for bars of another frequency."""
+    stretch = bars_per_year / 252.0
+
+    def bars(days: int) -> int:
+        return max(1, round(days * stretch))
+
+    return pd.DataFrame({
+        "signal_tsmom": tsmom_signal(close, lookback=bars(252)),
+        "signal_macd": macd_signal(close, pairs=tuple((bars(s), bars(n)) for s, n in MACD_PAIRS),
+                                   price_window=max(2, bars(63)),
+                                   signal_window=max(2, bars(252))),
+    }, index=close.index)
 
 
 def _require_series(close: object) -> None:

@@ -78,29 +78,16 @@ class Asset:
 
     @classmethod
     def load(cls, source: str, config: ExperimentConfig, bars_per_year: float | None) -> Asset:
-        from tradenn.baselines import macd_signal, tsmom_signal
+        from tradenn.baselines import baseline_signals
 
         data = config.data
         bars = load_bars(source, data.start, data.end, provider=data.provider,
                          interval=data.interval)
         bars_per_year = resolve_bars_per_year(bars.index, bars_per_year)
         panel = Panel.from_bars(bars, config, bars_per_year=bars_per_year)
-        # Windows of the baselines are in days; intraday bars stretch them to the same time.
-        per_day = bars_per_year / 252.0
-        close = bars["close"]
-        extras = pd.DataFrame({
-            "sigma": panel.sigma,
-            "signal_tsmom": tsmom_signal(close, lookback=round(252 * per_day)),
-            "signal_macd": macd_signal(
-                close, pairs=tuple((round(s * per_day), round(long * per_day))
-                                   for s, long in MACD_PAIRS),
-                price_window=round(63 * per_day), signal_window=round(252 * per_day)),
-        }, index=bars.index)
+        extras = baseline_signals(bars["close"], bars_per_year)
+        extras.insert(0, "sigma", panel.sigma)
         return cls(asset_name(source), bars, panel, extras)
-
-
-# Baz et al. (2015)'s three short / long time scales of the MACD baseline, in days.
-MACD_PAIRS = ((8, 24), (16, 48), (32, 96))
 
 
 @dataclass

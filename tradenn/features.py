@@ -3,8 +3,11 @@
 Every feature stamped t is computed from bars dated <= t only (rolling windows look back,
 never forward). Windows are counted in bars: ``volatility_21`` and ``return_21`` keep their
 daily names and 21-bar windows; ``volatility_w`` and ``return_w`` take ``w`` from
-``features.lookback`` and annualize with the data's bars per year, at any frequency. The target stamped t is the return from t to t + horizon: it is the label
-the model learns to predict at t, and the only future-looking series in tradenn.
+``features.lookback`` and annualize with the data's bars per year, at any frequency.
+
+The target stamped t is the return from t to t + horizon (`make_target`), or that return
+scaled by the ex-ante volatility known at t (`vol_scaled_return`): the label the model
+learns to predict at t, and the only future-looking series in tradenn.
 """
 
 from __future__ import annotations
