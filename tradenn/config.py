@@ -46,7 +46,7 @@ FeatureName = Literal[
 # Bar intervals (tradenn.frequency.INTERVALS; kept here so a config never imports pandas).
 BarInterval = Literal["1d", "1wk", "1h", "30m", "15m", "5m", "1m"]
 Ablation = Literal["no_regime", "shuffled_regime", "regime_input", "film"]
-Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
+Sizing = Literal["sign", "threshold", "proportional", "vol_target", "vol_scaled", "model"]
 Execution = Literal["close", "next_open"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -301,7 +301,8 @@ class BacktestConfig(Strict):
     long_only: bool = False
     threshold: NonNegativeFloat = 0.0
     leverage: Annotated[float, Field(gt=0)] = 1.0
-    target_vol: Annotated[float, Field(gt=0)] = 0.10
+    # vol_target / vol_scaled: 15% a year, as in the volatility-scaling literature (Lim et al. 2019)
+    target_vol: Annotated[float, Field(gt=0)] = 0.15
     vol_window: PositiveInt = 21
     cost_bps: NonNegativeFloat = 1.0
     slippage_bps: NonNegativeFloat = 0.0
