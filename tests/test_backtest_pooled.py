@@ -167,6 +167,50 @@ def test_late_start_and_gap_leave_the_other_assets_rows(hand_analysis) -> None:
     assert result.positions["C"].iloc[30:33].tolist() == [w_c] * 3
 
 
+@pytest.mark.parametrize("sizing", ["proportional", "vol_target", "vol_scaled"])
+def test_the_portfolio_stamped_t_ignores_every_row_after_t(sizing: str) -> None:
+    """Perturb every asset after t, end two assets' data (one while it has a gap at t),
+    start a new one: nothing stamped <= t moves."""
+    rng = np.random.default_rng(8)
+    index = days(80)
+
+    def asset(start: int, stop: int = 80) -> dict[str, list[float | None]]:
+        close = list(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 80))))
+        pred = list(rng.normal(0, 0.01, 80))
+        sigma = list(rng.uniform(0.05, 0.3, 80))
+        for t in [*range(start), *range(stop, 80)]:
+            close[t] = pred[t] = sigma[t] = None
+        return {"close": close, "prediction": pred, "sigma": sigma}
+
+    assets = {"A": asset(0), "B": asset(10), "C": asset(0)}
+    for t in (30, 31, 32, 39, 40, 41, 42):  # two gaps in C, the second across t = 40
+        assets["C"]["close"][t] = assets["C"]["prediction"][t] = assets["C"]["sigma"][t] = None
+    settings = BacktestConfig(sizing=sizing, vol_window=5, cost_bps=2.0)
+    run = dict(kind="return", bootstrap=FAST, periods_per_year=252)
+    base = analyze_predictions(long_rows(assets, index), settings, **run)
+    t = 40
+    later = {name: {c: list(v) for c, v in columns.items()} for name, columns in assets.items()}
+    for columns in later.values():
+        for u in range(t + 1, 80):
+            if columns["close"][u] is not None:
+                columns["close"][u] *= float(np.exp(rng.normal(0, 0.1)))
+                columns["prediction"][u] = float(rng.normal(0, 0.05))
+                columns["sigma"][u] = float(rng.uniform(0.01, 1.0))
+    for column in later["A"].values():  # A's data ends after t + 5
+        column[t + 6:] = [None] * (80 - t - 6)
+    for column in later["C"].values():  # C never comes back from its gap at t
+        column[t - 1:] = [None] * (80 - t + 1)
+    later["D"] = asset(t + 1)  # D starts after t
+    moved = analyze_predictions(long_rows(later, index), settings, **run)
+    for name in ("regime", "buy_and_hold"):
+        past, now = base.results[name], moved.results[name]
+        pd.testing.assert_frame_equal(past.positions.loc[:index[t]],
+                                      now.positions.loc[:index[t], ["A", "B", "C"]])
+        assert (now.positions["D"].loc[:index[t]] == 0).all()
+        pd.testing.assert_series_equal(past.returns.loc[:index[t]], now.returns.loc[:index[t]])
+        assert not past.returns.loc[index[t + 1]:].equals(now.returns.loc[index[t + 1]:])
+
+
 def test_equal_risk_weights_checks_its_inputs() -> None:
     positions = pd.DataFrame({"A": [1.0, -0.5], "B": [0.4, 0.4]}, index=days(2))
     held = pd.DataFrame({"A": [True, True], "B": [False, True]}, index=days(2))
@@ -212,13 +256,12 @@ def test_pooled_run_portfolio_matches_a_loop(pooled_run: Path, pooled) -> None:
     rows = pd.read_csv(pooled_run / "predictions.csv", parse_dates=["date"])
     dates = sorted(rows["date"].unique())
     first = rows.groupby("asset")["date"].min()
-    last = rows.groupby("asset")["date"].max()
     by = {a: g.set_index("date") for a, g in rows.groupby("asset")}
     weight = {a: 0.0 for a in ASSETS}
     price = {a: np.nan for a in ASSETS}
     net = []
     for date in dates:
-        held = [a for a in ASSETS if first[a] <= date <= last[a]]
+        held = [a for a in ASSETS if first[a] <= date]
         gross, traded, new_weight = 0.0, 0.0, {}
         for a in ASSETS:
             if date in by[a].index:

@@ -160,7 +160,7 @@ def _settings(analysis: RunAnalysis) -> str:
         timing += (" The run pools several assets: each strategy holds the equal-risk "
                    "portfolio, each asset's position (sized on its own prices and volatility) "
                    "divided by the number N of assets held that date; an asset earns nothing "
-                   "before its first prediction, and over a date it has no bar it keeps its "
+                   "before its first prediction, and on a later date it has no bar it keeps its "
                    "weight (it cannot trade then) and stays one of the N. Buy & hold holds each asset held at 1/N and pays the costs of "
                    "entering and rebalancing.")
     else:

@@ -6,13 +6,14 @@ asset, or an older run without that column, is one asset: its frames stay Series
 by date, exactly as before pooling existed, so its numbers do not move.
 
 In a pooled run the portfolio's dates are every date some asset traded. An asset is *held*
-from its first row to its last: before its first row it is not in the portfolio (weight 0,
-earning nothing; after its last row it is sold at the next date). On a date inside that
-span where it has no row (a gap in its data, or a holiday of its own market) its price is
-carried forward, so it earns nothing that day and the return across the gap is earned when
-it trades again; its weight is carried forward too, since it cannot be traded without a
-bar. A gapped asset stays one of the N_t assets held, so a gap neither drops the other
-assets' rows nor rescales (and so trades) them.
+from its first row on: before it, it is not in the portfolio (weight 0, earning nothing).
+On a later date where it has no row (a gap in its data, a holiday of its own market, or
+the end of its data) its price is carried forward, so it earns nothing that day and the
+return across a gap is earned when it trades again; its weight is carried forward too,
+since it cannot be traded without a bar. It stays one of the N_t assets held: whether it
+will trade again is not known on the day, so counting it out would make today's weights
+depend on the future. A gap therefore neither drops the other assets' rows nor rescales
+(and so trades) them.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ class AssetPanel:
 
     @cached_property
     def held(self) -> pd.DataFrame:
-        """True from the asset's first row to its last (gaps included): in the portfolio."""
-        traded = self.traded
-        return traded.cummax() & traded.iloc[::-1].cummax().iloc[::-1]
+        """True from the asset's first row on (gaps included): in the portfolio. Causal: it
+        depends on the rows up to each date only."""
+        return self.traded.cummax()
 
     def prices(self, column: str) -> Frame:
         """``close`` or ``open``: the Series of a single asset, or dates x assets with each
