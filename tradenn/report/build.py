@@ -176,7 +176,7 @@ def backtest_run(
         state_name=run.manifest.get("state_column") or config.regime.state,
         state_labels=run.manifest.get("state_labels"),
         periods_per_year=(run.manifest.get("data") or {}).get("bars_per_year"),
-        bar_name=frequency.bar_name(config.data.interval, predictions.index),
+        bar_name=frequency.bar_name(config.data.interval, predictions.index.unique()),
         sensitivity=run_sensitivity(run), kind=prediction_kind(config),
         asset=getattr(config.data, "source", None),
     )
