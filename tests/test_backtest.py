@@ -257,3 +257,63 @@ def test_backtest_stats_and_report_never_import_tensorflow() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ----------------------------------------------------------------------------- new sizings
+
+
+def test_model_sizing_trades_the_position_output() -> None:
+    x = pd.Series([0.4, -2.0, 0.0, 1.5, -0.25], index=days(5))
+    got = positions_from_predictions(x, sizing="model", kind="position", leverage=2.0)
+    assert got.tolist() == [0.8, -2.0, 0.0, 2.0, -0.5]
+    long_only = positions_from_predictions(x, sizing="model", kind="position", long_only=True)
+    assert long_only.tolist() == [0.4, 0.0, 0.0, 1.0, 0.0]
+    with pytest.raises(BacktestInputError, match="sizing 'model' trades a position output"):
+        positions_from_predictions(x, sizing="model")  # kind "return" by default
+    with pytest.raises(BacktestInputError, match="kind: expected one of return, position"):
+        positions_from_predictions(x, sizing="model", kind="weights")
+
+
+def test_vol_scaled_sizing_by_hand() -> None:
+    index = days(5)
+    sigma = pd.Series([0.10, 0.30, 0.20, np.nan, 0.0], index=index)
+    returns = pd.Series([0.01, -0.02, 0.0, 0.03, 0.01], index=index)
+    # sign(x) * 15% / sigma, capped at the leverage; flat where sigma is unknown or 0.
+    got = positions_from_predictions(returns, sizing="vol_scaled", sigma=sigma)
+    np.testing.assert_allclose(got.to_numpy(), [1.0, -0.5, 0.0, 0.0, 0.0])
+    got = positions_from_predictions(returns, sizing="vol_scaled", sigma=sigma, leverage=2.0,
+                                     target_vol=0.10)
+    np.testing.assert_allclose(got.to_numpy(), [1.0, -1 / 3, 0.0, 0.0, 0.0])
+    positions = pd.Series([0.5, -0.2, 2.0, 0.4, 0.9], index=index)
+    sigma = pd.Series([0.15, 0.30, 0.10, 0.20, 0.60], index=index)
+    # clip(x, -1, 1) * 15% / sigma: 0.5, -0.1, 1.5 -> 1.2 (the cap), 0.3, 0.225.
+    got = positions_from_predictions(positions, sizing="vol_scaled", kind="position",
+                                     sigma=sigma, leverage=1.2)
+    np.testing.assert_allclose(got.to_numpy(), [0.5, -0.1, 1.2, 0.3, 0.225])
+    frame = pd.DataFrame({"A": positions, "B": -positions})
+    sigmas = pd.DataFrame({"A": sigma, "B": 2 * sigma})
+    got = positions_from_predictions(frame, sizing="vol_scaled", kind="position", sigma=sigmas,
+                                     long_only=True)
+    np.testing.assert_allclose(got["A"].to_numpy(), [0.5, 0.0, 1.0, 0.3, 0.225])
+    np.testing.assert_allclose(got["B"].to_numpy(), [0.0, 0.05, 0.0, 0.0, 0.0])
+
+
+def test_vol_scaled_sizing_errors() -> None:
+    x = pd.Series([0.1, -0.1, 0.2], index=days(3))
+    with pytest.raises(BacktestInputError, match="sigma column of predictions.csv.*trained again"):
+        positions_from_predictions(x, sizing="vol_scaled")
+    with pytest.raises(BacktestInputError, match="sigma: expected volatilities with the same"):
+        positions_from_predictions(x, sizing="vol_scaled", sigma=x.iloc[:2].abs())
+    with pytest.raises(BacktestInputError, match="at least 0"):
+        positions_from_predictions(x, sizing="vol_scaled", sigma=x)  # a negative sigma
+
+
+@pytest.mark.parametrize("sizing", ["sign", "threshold", "proportional", "vol_target"])
+def test_position_outputs_are_sized_as_signals(spy: pd.Series, sizing: str) -> None:
+    """The older sizings read a position output exactly as they read a predicted return."""
+    rng = np.random.default_rng(4)
+    x = pd.Series(np.tanh(rng.normal(0, 1, len(spy))), index=spy.index)
+    kwargs = dict(sizing=sizing, threshold=0.3, prices=spy)
+    as_position = positions_from_predictions(x, kind="position", **kwargs)
+    pd.testing.assert_series_equal(as_position, positions_from_predictions(x, **kwargs))
+    assert as_position.abs().max() > 0

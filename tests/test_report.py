@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradenn import stats
+from tradenn.backtest import run_backtest
 from tradenn.config import ExperimentConfig
-from tradenn.errors import ConfigError, RunError
+from tradenn.errors import BacktestInputError, ConfigError, RunError
 from tradenn.report import BootstrapSettings, backtest_run, compare_runs
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
@@ -188,3 +190,131 @@ def test_state_labels_from_the_manifest_name_the_states(tmp_path: Path) -> None:
     assert html.count("turbulent") >= 3  # per-regime table, θ table, charts
     plain = backtest_run(make_fake_run(tmp_path / "plain"), bootstrap=BootstrapSettings(n_boot=50))
     assert plain.analysis.state_label(2.0) == "state 2"
+
+
+# ----------------------------------------------------------------------------- baselines
+
+
+def add_baselines(path: Path) -> pd.DataFrame:
+    """Give a fake run the columns the trainer now writes: asset, sigma and the baselines'
+    signals, computed from the whole bundled SPY history (causal: rolling and ewm only)."""
+    from tradenn.data import load_bars
+
+    close = load_bars("SPY", provider="bundled")["close"]
+    daily = close.pct_change()
+    extra = pd.DataFrame({
+        "sigma": daily.ewm(span=60, min_periods=20).std() * np.sqrt(252),
+        "signal_tsmom": np.sign(close / close.shift(252) - 1),
+        "signal_macd": np.tanh((close.ewm(span=8).mean() - close.ewm(span=24).mean())
+                               / close.rolling(63).std()),
+    })
+    predictions = pd.read_csv(path / "predictions.csv", index_col="date", parse_dates=["date"])
+    predictions.insert(0, "asset", "SPY")
+    predictions = predictions.join(extra)
+    predictions.to_csv(path / "predictions.csv", float_format="%.10g")
+    return predictions
+
+
+@pytest.fixture(scope="module")
+def baseline_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = make_fake_run(tmp_path_factory.mktemp("baselines"), start="2012-01-01",
+                         end="2015-12-31")
+    add_baselines(path)
+    return path
+
+
+def test_baselines_are_backtested_like_the_model(baseline_run: Path) -> None:
+    summary = backtest_run(baseline_run, bootstrap=FAST)
+    predictions = pd.read_csv(baseline_run / "predictions.csv", index_col="date",
+                              parse_dates=["date"])
+    close = predictions["close"]
+    analysis = summary.analysis
+    assert list(analysis.results) == ["regime", "no_regime", "shuffled_regime", "tsmom",
+                                      "macd", "buy_and_hold"]
+    assert analysis.assets == ["SPY"] and not analysis.pooled
+    # Sign sizing and 1 bp, as the model: TSMOM's signal sized by hand (flat in its warm-up).
+    for name in ("tsmom", "macd"):
+        w = np.sign(predictions[f"signal_{name}"]).fillna(0.0)
+        by_hand = run_backtest(close, w, cost_bps=1.0)
+        pd.testing.assert_series_equal(analysis.results[name].returns, by_hand.returns)
+        assert summary.stats.loc[name, "sharpe"] == pytest.approx(
+            stats.sharpe_ratio(by_hand.returns, 252))
+    doc = json.loads((baseline_run / "backtest.json").read_text())
+    assert {"regime - tsmom", "regime - macd"} <= set(doc["sharpe_differences"])
+    assert {"tsmom", "macd"} <= set(doc["by_fold"]["sharpe"]) and "tsmom" in doc["by_regime"][
+        "strategies"]
+    # The DSR deflates by the model's variants only: the baselines are not trials.
+    variants = ["regime", "no_regime", "shuffled_regime"]
+    dsr = stats.deflated_sharpe_ratios({v: analysis.results[v].returns for v in variants},
+                                       periods=252)
+    assert doc["strategies"]["regime"]["dsr"] == pytest.approx(dsr["regime"])
+    assert doc["strategies"]["tsmom"].get("dsr") is None
+    assert doc["baselines"] == {"strategies": ["tsmom", "macd"], "note": None}
+    assert doc["strategies"]["tsmom"]["ic_pearson"] == pytest.approx(
+        predictions["signal_tsmom"].corr(predictions["target"]))
+    assert list(summary.table().index)[3:5] == ["TSMOM", "MACD"]
+    text = re.sub(r"<[^>]+>", " ", summary.report_path.read_text())
+    assert "regime model − TSMOM" in text and "regime model − MACD" in text
+    assert "Each asset" not in text  # one asset: its numbers are the portfolio's
+
+
+def test_an_asset_column_with_one_value_changes_no_number(run_dir: Path, summary,
+                                                          tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    predictions = pd.read_csv(copy / "predictions.csv", index_col="date")
+    predictions.insert(0, "asset", "SPY")
+    predictions.to_csv(copy / "predictions.csv")
+    again = backtest_run(copy, bootstrap=FAST, write=False)
+    pd.testing.assert_frame_equal(again.stats, summary.stats)
+    assert again.per_asset.loc[("SPY", "regime"), "sharpe"] == pytest.approx(
+        summary.stats.loc["regime", "sharpe"], rel=1e-12)
+
+
+def test_old_runs_say_why_they_have_no_baselines(run_dir: Path, summary) -> None:
+    assert summary.analysis.baselines == []
+    doc = json.loads((run_dir / "backtest.json").read_text())
+    assert "tsmom" not in doc["strategies"]
+    assert doc["baselines"]["note"].startswith("no classical baselines: predictions.csv has "
+                                               "no signal_tsmom or signal_macd column")
+    assert "no classical baselines" in (run_dir / "report.html").read_text()
+
+
+def test_vol_scaled_and_model_sizing_of_a_run(baseline_run: Path, run_dir: Path) -> None:
+    summary = backtest_run(baseline_run, sizing="vol_scaled", bootstrap=FAST, write=False)
+    predictions = pd.read_csv(baseline_run / "predictions.csv", index_col="date",
+                              parse_dates=["date"])
+    # A predicted return: sign(x) * 15% / sigma, capped at 1.
+    expected = (np.sign(predictions["prediction"]) * 0.15 / predictions["sigma"]).clip(-1, 1)
+    pd.testing.assert_series_equal(summary.analysis.results["regime"].positions,
+                                   expected.fillna(0.0), check_names=False)
+    # TSMOM is a position: clip(signal) * 15% / sigma.
+    tsmom = (predictions["signal_tsmom"] * 0.15 / predictions["sigma"]).clip(-1, 1)
+    pd.testing.assert_series_equal(summary.analysis.results["tsmom"].positions,
+                                   tsmom.fillna(0.0), check_names=False)
+    with pytest.raises(BacktestInputError, match="sigma column"):
+        backtest_run(run_dir, sizing="vol_scaled", bootstrap=FAST, write=False)  # an old run
+    with pytest.raises(BacktestInputError, match="this run predicts returns"):
+        backtest_run(baseline_run, sizing="model", bootstrap=FAST, write=False)
+
+
+def test_a_sharpe_loss_run_sizes_its_positions_with_model(baseline_run: Path) -> None:
+    from types import SimpleNamespace
+
+    from tradenn.report.analysis import analyze_predictions, prediction_kind
+
+    assert prediction_kind(SimpleNamespace(train=SimpleNamespace(loss="sharpe"))) == "position"
+    assert prediction_kind(SimpleNamespace(train=SimpleNamespace())) == "return"
+    predictions = pd.read_csv(baseline_run / "predictions.csv", index_col="date",
+                              parse_dates=["date"])
+    for column in ("prediction", "prediction_no_regime", "prediction_shuffled_regime"):
+        predictions[column] = np.tanh(predictions[column] * 200)  # positions in [-1, 1]
+    settings = ExperimentConfig().backtest.model_copy(update={"sizing": "model"})
+    analysis = analyze_predictions(predictions, settings, kind="position",
+                                   bootstrap=BootstrapSettings(n_boot=20))
+    pd.testing.assert_series_equal(analysis.results["regime"].positions,
+                                   predictions["prediction"], check_names=False)
+    pd.testing.assert_series_equal(analysis.results["macd"].positions,
+                                   predictions["signal_macd"].fillna(0.0), check_names=False)

@@ -1,4 +1,6 @@
-"""Predictions → positions → net returns, with trading costs. Pure numpy / pandas.
+"""Positions → net returns, with trading costs; equal-risk portfolios. Pure numpy / pandas.
+
+Sizing (predictions → positions) lives in `tradenn.sizing` and is re-exported here.
 
 The convention, binding across tradenn:
 
@@ -38,8 +40,21 @@ import pandas as pd
 from tradenn import stats
 from tradenn.errors import BacktestInputError
 
-Sizing = Literal["sign", "threshold", "proportional", "vol_target"]
-SIZINGS = ("sign", "threshold", "proportional", "vol_target")
+# Sizing lives in tradenn.sizing; these names stay importable from here as before.
+from tradenn.sizing import (
+    PREDICTION_KINDS,
+    SIZINGS,
+    PredictionKind,
+    Sizing,
+    positions_from_predictions,
+)
+
+__all__ = [
+    "EXECUTIONS", "PREDICTION_KINDS", "SIZINGS", "BacktestInputError", "BacktestResult",
+    "Execution", "PredictionKind", "Sizing", "buy_and_hold", "equal_risk_weights",
+    "positions_from_predictions", "run_backtest",
+]
+
 Execution = Literal["close", "next_open"]
 EXECUTIONS = ("close", "next_open")
 
@@ -250,127 +265,55 @@ def _asset(frame: Frame, col: int) -> str:
     return f" for {frame.columns[col]!r}" if isinstance(frame, pd.DataFrame) else ""
 
 
-# ----------------------------------------------------------------------------- sizing
+# ----------------------------------------------------------------------------- portfolios
 
 
-def positions_from_predictions(
-    predictions: Frame,
-    *,
-    sizing: Sizing = "sign",
-    long_only: bool = False,
-    threshold: float = 0.0,
-    leverage: float = 1.0,
-    target_vol: float = 0.10,
-    vol_window: int = 21,
-    prices: Frame | None = None,
-    periods_per_year: float | None = None,
-) -> Frame:
-    """Turn predicted next-period returns into positions; causal: row t uses rows <= t only.
-
-    The arguments are those of `tradenn.config.BacktestConfig`. ``leverage`` is the largest
-    absolute weight per asset for every sizing:
-
-    * ``sign``: ``leverage * sign(prediction)``.
-    * ``threshold``: like ``sign``, but flat while ``|prediction| <= threshold``.
-    * ``proportional``: ``leverage * clip(prediction / scale[t], -1, 1)`` where ``scale[t]``
-      is the root mean square of the asset's predictions dated <= t (an expanding window, so
-      no future prediction sets today's size): a prediction one RMS from zero, or more,
-      takes the full position.
-    * ``vol_target``: ``sign(prediction) * min(target_vol / vol[t], leverage)`` where
-      ``vol[t]`` is the annualized standard deviation of the last ``vol_window`` log returns
-      of ``prices`` up to t; flat until ``vol_window`` returns exist.
-
-    ``long_only`` turns every short into flat. NaN predictions give flat positions, with a
-    warning.
+def buy_and_hold(prices: Frame, held: pd.DataFrame | None = None) -> Frame:
+    """Positions of a fully invested, equal-weight long portfolio.
 
     Args:
-        predictions: predicted returns, a Series or a DataFrame (columns = assets).
-        sizing: one of ``sign``, ``threshold``, ``proportional``, ``vol_target``.
-        long_only: forbid short positions.
-        threshold: dead band of ``threshold`` sizing, in prediction units.
-        leverage: the cap on each asset's absolute weight, above zero.
-        target_vol: annualized volatility aimed at by ``vol_target``.
-        vol_window: returns per volatility estimate for ``vol_target``.
-        prices: closes aligned to ``predictions``; required by ``vol_target``.
-        periods_per_year: annualization of ``vol_target``; None infers it from the index.
+        prices: a Series (one asset: always 1.0) or a DataFrame (columns = assets).
+        held: for a DataFrame, which assets are in the portfolio on each date (True/False,
+            like ``prices``); each date's weight is ``1 / N_t`` over the ``N_t`` assets held
+            then. None holds every column on every date (``1 / n``).
+    """
+    if isinstance(prices, pd.DataFrame):
+        if held is None:
+            return pd.DataFrame(1.0 / prices.shape[1], index=prices.index, columns=prices.columns)
+        ones = pd.DataFrame(1.0, index=prices.index, columns=prices.columns)
+        return equal_risk_weights(ones, held)
+    return pd.Series(1.0, index=prices.index, name="position")
+
+
+def equal_risk_weights(positions: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
+    """Portfolio weights that give every asset held the same share: ``x[t, a] / N_t``.
+
+    ``x[t, a]`` is asset a's position sized on its own series (e.g. volatility-scaled, so
+    each asset carries about the same risk) and ``N_t`` the number of assets held on t: the
+    time-series momentum portfolio ``r_p[t+1] = 1/N_t * sum_a x[t, a] * r_a[t+1]`` of
+    Moskowitz, Ooi & Pedersen (2012, "Time series momentum", JFE 104(2), eq. 5) and Lim,
+    Zohren & Roberts (2019, "Enhancing time-series momentum strategies using deep neural
+    networks", eq. 1). An asset not held on t gets 0.
+
+    Args:
+        positions: each asset's own position, dates x assets.
+        held: True where the asset is in the portfolio, same index and columns.
 
     Returns:
-        Positions with the index (and columns) of ``predictions``.
+        The weights, like ``positions``.
 
     Raises:
-        BacktestInputError: an unknown sizing, an invalid parameter, or ``vol_target``
-            without aligned prices.
+        BacktestInputError: ``held`` is not shaped like ``positions``.
     """
-    if not isinstance(predictions, pd.Series | pd.DataFrame):
+    if not (isinstance(positions, pd.DataFrame) and isinstance(held, pd.DataFrame)):
         raise BacktestInputError(
-            f"predictions: expected a pandas Series or DataFrame, got {type(predictions).__name__}"
-        )
-    if sizing not in SIZINGS:
-        raise BacktestInputError(f"sizing: expected one of {', '.join(SIZINGS)}, got {sizing!r}")
-    _check_parameters(threshold=threshold, leverage=leverage, target_vol=target_vol,
-                      vol_window=vol_window)
-    pred = predictions.astype("float64")
-    if pred.isna().to_numpy().any():
-        warnings.warn(
-            f"predictions: {int(pred.isna().to_numpy().sum())} NaN prediction(s); "
-            "holding no position on those dates",
-            UserWarning,
-            stacklevel=2,
-        )
-    direction = np.sign(pred)
-    if sizing == "sign":
-        size = leverage * direction
-    elif sizing == "threshold":
-        size = leverage * direction.where(pred.abs() > threshold, 0.0)
-    elif sizing == "proportional":
-        # Expanding RMS over rows <= t (NaN rows skipped): causal by construction.
-        squares = (pred**2).expanding(min_periods=1).mean()
-        scale = np.sqrt(squares).replace(0.0, np.nan)
-        size = leverage * (pred / scale).clip(-1.0, 1.0)
-    else:
-        vol = _causal_volatility(prices, pred, vol_window, periods_per_year)
-        size = direction * (target_vol / vol).clip(upper=leverage)
-    if long_only:
-        size = size.clip(lower=0.0)
-    return size.fillna(0.0) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def _check_parameters(**values: float) -> None:
-    rules = {"threshold": (0.0, True), "leverage": (0.0, False), "target_vol": (0.0, False),
-             "vol_window": (2, True)}
-    for name, value in values.items():
-        low, inclusive = rules[name]
-        ok = np.isfinite(value) and (value >= low if inclusive else value > low)
-        if not ok:
-            relation = "at least" if inclusive else "above"
-            raise BacktestInputError(f"{name}: expected a number {relation} {low}, got {value!r}")
-
-
-def _causal_volatility(
-    prices: Frame | None, predictions: Frame, window: int, periods_per_year: float | None
-) -> Frame:
-    """Annualized rolling volatility of log returns dated <= t, aligned to predictions."""
-    if prices is None:
+            "equal_risk_weights: expected DataFrames of positions and held assets, got "
+            f"{type(positions).__name__} and {type(held).__name__}")
+    if not (held.index.equals(positions.index) and list(held.columns) == list(positions.columns)):
         raise BacktestInputError(
-            "prices: vol_target sizing needs the closes aligned to the predictions, got None"
-        )
-    if type(prices) is not type(predictions) or not prices.index.equals(predictions.index):
-        raise BacktestInputError(
-            "prices: expected closes with the same dates (and columns) as the predictions "
-            f"for vol_target sizing, got a {type(prices).__name__} of {len(prices)} rows for "
-            f"{len(predictions)} predictions"
-        )
-    closes = prices.astype("float64")
-    if (closes <= 0).to_numpy().any():
-        raise BacktestInputError("prices: expected closes above zero for vol_target sizing")
-    ppy = periods_per_year or stats.periods_per_year(closes.index)
-    log_returns = np.log(closes).diff()
-    vol = log_returns.rolling(window, min_periods=window).std() * np.sqrt(ppy)
-    return vol.replace(0.0, np.nan)
-
-
-def buy_and_hold(prices: Frame) -> Frame:
-    """Positions of a fully invested, equal-weight long portfolio (1 per asset / n)."""
-    if isinstance(prices, pd.DataFrame):
-        return pd.DataFrame(1.0 / prices.shape[1], index=prices.index, columns=prices.columns)
-    return pd.Series(1.0, index=prices.index, name="position")
+            "held: expected the dates and assets of the positions "
+            f"{list(positions.columns)}, got {list(held.columns)} over {len(held)} dates")
+    mask = held.astype(bool)
+    count = mask.sum(axis=1).replace(0, np.nan)
+    weights = positions.astype("float64").where(mask, 0.0).div(count, axis=0)
+    return weights.fillna(0.0) + 0.0

@@ -173,11 +173,11 @@ def sweep(
 def backtest_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `tradenn train`.")],
     cost_bps: Annotated[Optional[float], typer.Option(help="Cost per unit of turnover, in basis points.")] = None,  # noqa: UP045
-    sizing: Annotated[Optional[str], typer.Option(help="sign, threshold, proportional or vol_target.")] = None,  # noqa: UP045
+    sizing: Annotated[Optional[str], typer.Option(help="sign, threshold, proportional, vol_target, vol_scaled or model.")] = None,  # noqa: UP045
     long_only: Annotated[Optional[bool], typer.Option("--long-only/--long-short", help="Forbid short positions.")] = None,  # noqa: UP045
     threshold: Annotated[Optional[float], typer.Option(help="threshold sizing: flat while |prediction| <= this.")] = None,  # noqa: UP045
     leverage: Annotated[Optional[float], typer.Option(help="Cap on |position|.")] = None,  # noqa: UP045
-    target_vol: Annotated[Optional[float], typer.Option(help="vol_target sizing: annualized target.")] = None,  # noqa: UP045
+    target_vol: Annotated[Optional[float], typer.Option(help="vol_target / vol_scaled sizing: annualized target.")] = None,  # noqa: UP045
     slippage_bps: Annotated[Optional[float], typer.Option(help="Slippage per unit of turnover, in bp.")] = None,  # noqa: UP045
     execution: Annotated[Optional[str], typer.Option(help="close (fill at the close the model read) or next_open.")] = None,  # noqa: UP045
 ) -> None:
@@ -193,9 +193,18 @@ def backtest_command(
 
 def _backtest(run_dir: Path, **options: object) -> None:
     from tradenn.report import backtest_run
+    from tradenn.report.analysis import label
 
     summary = backtest_run(run_dir, **options)
     _print_table(summary.table())
+    analysis = summary.analysis
+    if analysis.baseline_note:
+        typer.echo(f"baselines: {analysis.baseline_note}")
+    if analysis.pooled:
+        typer.echo(f"equal-risk portfolio of {len(analysis.assets)} assets; Sharpe ratio of "
+                   "each strategy on each asset alone:")
+        _print_table(summary.per_asset["sharpe"].unstack("strategy")
+                     .reindex(columns=list(analysis.results)).rename(columns=label))
     for finding in summary.analysis.diagnostics.get("findings", []):
         typer.echo(f"- {finding}")
     other = summary.analysis.extra.get("other_execution") or {}

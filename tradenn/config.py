@@ -342,7 +342,8 @@ class BacktestConfig(Strict):
     long_only: bool = False
     threshold: NonNegativeFloat = 0.0
     leverage: Annotated[float, Field(gt=0)] = 1.0
-    target_vol: Annotated[float, Field(gt=0)] = 0.10
+    # vol_target / vol_scaled: 15% a year, as in the volatility-scaling literature (Lim et al. 2019)
+    target_vol: Annotated[float, Field(gt=0)] = 0.15
     vol_window: PositiveInt = 21
     cost_bps: NonNegativeFloat = 1.0
     slippage_bps: NonNegativeFloat = 0.0

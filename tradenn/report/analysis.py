@@ -1,8 +1,10 @@
 """Everything a run's report shows, computed from its predictions: no files, no HTML.
 
-`analyze_predictions` backtests the regime model, each ablation and buy-and-hold on the
-run's closes with one set of sizing and cost settings, then gathers their statistics,
-bootstrap intervals, Sharpe differences, and the per-regime and per-fold breakdowns.
+`analyze_predictions` backtests the regime model, each ablation, the classical baselines
+(TSMOM, MACD) and buy-and-hold on the run's closes with one set of sizing and cost
+settings (as an equal-risk portfolio when the run pools several assets), then gathers their
+statistics, bootstrap intervals, Sharpe differences, and the per-regime, per-fold and
+per-asset breakdowns.
 """
 
 from __future__ import annotations
@@ -15,20 +17,30 @@ import numpy as np
 import pandas as pd
 
 from tradenn import frequency, stats
-from tradenn.backtest import BacktestResult, buy_and_hold, positions_from_predictions, run_backtest
-from tradenn.config import BacktestConfig
+from tradenn.backtest import BacktestResult, PredictionKind
+from tradenn.config import BacktestConfig, ExperimentConfig
 from tradenn.errors import RunError
 from tradenn.report.diagnostics import variant_diagnostics
+from tradenn.report.panel import AssetPanel, asset_panel
+from tradenn.report.strategies import (
+    BASELINE_LABELS,
+    BASELINES,
+    BENCHMARK,
+    StrategyPositions,
+    available_baselines,
+    backtest,
+    per_asset_statistics,
+    size_strategy,
+)
 from tradenn.runs import MAIN_VARIANT, prediction_column
 
 MAIN = MAIN_VARIANT
 DECISION_LAG = {"close": 1, "next_open": 2}
-BENCHMARK = "buy_and_hold"
-LABELS = {MAIN: "regime model", BENCHMARK: "buy & hold"}
+LABELS = {MAIN: "regime model", BENCHMARK: "buy & hold", **BASELINE_LABELS}
 
 
 def label(strategy: str) -> str:
-    """A strategy's display name: ``regime model``, ``no_regime``, ``buy & hold`` ..."""
+    """A strategy's display name: ``regime model``, ``no_regime``, ``TSMOM``, ``buy & hold`` ..."""
     return LABELS.get(strategy, strategy)
 
 
@@ -50,7 +62,9 @@ class RunAnalysis:
     settings: BacktestConfig
     bootstrap: BootstrapSettings
     periods_per_year: float
-    results: dict[str, BacktestResult]  # strategy -> backtest, buy_and_hold last
+    # strategy -> backtest: the variants, then the baselines, buy_and_hold last. Pooled:
+    # the equal-risk portfolio's (positions are dates x assets weights).
+    results: dict[str, BacktestResult]
     stats: pd.DataFrame  # rows = strategies
     sharpe_ci: dict[str, stats.ConfidenceInterval]
     differences: dict[str, stats.ConfidenceInterval]  # "regime - no_regime" -> interval
@@ -58,8 +72,8 @@ class RunAnalysis:
     regime_source: str  # what the states are, in words
     by_regime: dict[str, pd.DataFrame]  # strategy -> per-state table
     by_fold: pd.DataFrame  # rows = fold, columns = (statistic, strategy)
-    theta: pd.DataFrame  # theta_* columns
-    regime_inputs: pd.DataFrame  # regime_* columns
+    theta: pd.DataFrame  # theta_* columns per date (pooled: mean over the assets)
+    regime_inputs: pd.DataFrame  # regime_* columns per date (pooled: mean over the assets)
     theta_by_state: pd.DataFrame | None
     folds: pd.Series  # fold of each date
     state_labels: dict[float, str] = field(default_factory=dict)  # state -> readable name
@@ -67,6 +81,19 @@ class RunAnalysis:
     bar_name: str = "daily"  # what one bar is: daily, hourly, 5-minute ...
     # per variant and pair: positions, agreement, hit rates, IC per fold, θ sensitivity
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    assets: list[str] = field(default_factory=list)  # one name unless the run is pooled
+    # strategy -> each asset's own sized position on each row of predictions.csv
+    row_positions: dict[str, pd.Series] = field(default_factory=dict)
+    # rows (asset, strategy): each strategy traded on each asset alone
+    per_asset: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baselines: list[str] = field(default_factory=list)  # the classical baselines backtested
+    baseline_note: str | None = None  # why a baseline is missing, if one is
+    prediction_kind: str = "return"  # "position" for a Sharpe-loss model
+
+    @property
+    def pooled(self) -> bool:
+        """Several assets, backtested as one equal-risk portfolio."""
+        return len(self.assets) > 1
 
     @property
     def strategies(self) -> list[str]:
@@ -78,6 +105,12 @@ class RunAnalysis:
             return self.state_labels[state]
         name = self.regime_states.name if self.regime_states is not None else "state"
         return f"{name} {state:g}"
+
+
+def prediction_kind(config: ExperimentConfig) -> PredictionKind:
+    """``"position"`` when the run's model was trained with the Sharpe loss (its output is a
+    position in [-1, 1]), else ``"return"`` (a predicted return)."""
+    return "position" if getattr(config.train, "loss", None) == "sharpe" else "return"
 
 
 def variants_of(predictions: pd.DataFrame, manifest_variants: list[str] | None) -> list[str]:
@@ -124,13 +157,21 @@ def analyze_predictions(
     periods_per_year: float | None = None,
     bar_name: str | None = None,
     sensitivity: dict[str, dict[str, Any]] | None = None,
+    kind: PredictionKind = "return",
+    asset: str | None = None,
 ) -> RunAnalysis:
-    """Backtest every variant and buy-and-hold and compute the report's statistics.
+    """Backtest every variant, the classical baselines and buy-and-hold and compute the
+    report's statistics.
+
+    A pooled run (an ``asset`` column with two or more names) is backtested as the
+    equal-risk portfolio of its assets: each asset's position, sized on its own series,
+    divided by the number of assets held that date (`tradenn.report.panel` says how late
+    starts and gaps are held).
 
     Args:
         predictions: a run's ``predictions.csv`` indexed by date.
-        settings: sizing and costs, applied to every model variant alike; buy-and-hold pays
-            the same costs (once, on entry).
+        settings: sizing and costs, applied to every model variant and baseline alike;
+            buy-and-hold pays the same costs (on entry, and on rebalancing when pooled).
         variants: model variants, ``regime`` first; None reads them off the columns.
         bootstrap: resampling of the confidence intervals.
         state_name: what the ``state`` column is, for labels (e.g. ``vol_level``).
@@ -139,45 +180,46 @@ def analyze_predictions(
             ``bars_per_year``); None infers it from the dates.
         bar_name: what one bar is (``hourly`` ...) for labels; None infers it.
         sensitivity: per variant, the ``theta_sensitivity`` record of ``metrics.json``.
+        kind: what the model's predictions are: ``"return"`` (predicted returns) or
+            ``"position"`` (a Sharpe-loss model's position in [-1, 1]).
+        asset: the name of the one asset of a run without an ``asset`` column.
     """
     check_predictions(predictions, "predictions", execution=settings.execution)
     bootstrap = bootstrap or BootstrapSettings()
     variants = variants_of(predictions, variants)
-    close = predictions["close"].astype("float64")
-    opens = predictions["open"].astype("float64") if "open" in predictions else None
-    ppy = periods_per_year or stats.periods_per_year(close.index)
+    panel = asset_panel(predictions, default_asset=asset or "asset")
+    ppy = periods_per_year or stats.periods_per_year(panel.index)
     # Bars between deciding a position and the return it earns being stamped.
     lag = DECISION_LAG[settings.execution]
 
-    results: dict[str, BacktestResult] = {}
-    for variant in variants:
-        positions = positions_from_predictions(
-            predictions[prediction_column(variant)],
-            sizing=settings.sizing, long_only=settings.long_only, threshold=settings.threshold,
-            leverage=settings.leverage, target_vol=settings.target_vol,
-            vol_window=settings.vol_window, prices=close, periods_per_year=ppy,
-        )
-        results[variant] = _backtest(close, opens, positions, settings, ppy)
-        if variant == MAIN:
-            other = _other_execution(close, opens, positions, settings, ppy)
-    results[BENCHMARK] = _backtest(close, opens, buy_and_hold(close), settings, ppy)
+    sized: dict[str, StrategyPositions] = {
+        v: size_strategy(panel, prediction_column(v), settings, kind=kind, periods_per_year=ppy)
+        for v in variants
+    }
+    baselines, baseline_note = available_baselines(predictions.columns)
+    for name in baselines:
+        sized[name] = size_strategy(panel, BASELINES[name], settings, kind="position",
+                                    periods_per_year=ppy, expect_nan=True)
+    sized[BENCHMARK] = size_strategy(panel, None, settings)
+    results = {name: backtest(panel, positions, settings, ppy) for name, positions in sized.items()}
+    other = _other_execution(panel, sized[MAIN], settings, ppy)
     benchmark_returns = results[BENCHMARK].returns
     rf = settings.risk_free
 
     table = {}
+    rows = panel.rows
     for name, result in results.items():
         row = stats.performance_summary(
             result.returns, positions=result.positions, turnover=result.turnover,
             benchmark=benchmark_returns, periods=ppy, risk_free=rf,
         )
-        column = prediction_column(name)
-        if column in predictions:
-            row["ic_pearson"] = stats.information_coefficient(predictions[column],
-                                                              predictions["target"])
-            row["ic_spearman"] = stats.information_coefficient(
-                predictions[column], predictions["target"], "spearman")
+        column = BASELINES.get(name, prediction_column(name))
+        if column in rows:
+            row["ic_pearson"] = stats.information_coefficient(rows[column], rows["target"])
+            row["ic_spearman"] = stats.information_coefficient(rows[column], rows["target"],
+                                                               "spearman")
         table[name] = row
-    # DSR: each variant deflated by the run's variants as the trials (not buy-and-hold).
+    # DSR: each variant deflated by the run's variants as the trials (not the baselines).
     dsr = stats.deflated_sharpe_ratios({v: results[v].returns for v in variants},
                                        periods=ppy, risk_free=rf)
     for variant, value in dsr.items():
@@ -196,10 +238,10 @@ def analyze_predictions(
         for other in results if other != MAIN
     }
 
-    folds = predictions["fold"]
-    states, source = regime_states(predictions, state_name)
+    folds = panel.folds()
+    states, source = portfolio_states(panel, state_name)
     by_regime: dict[str, pd.DataFrame] = {}
-    theta = predictions[[c for c in predictions if c.startswith("theta_")]]
+    theta = panel.by_date([c for c in predictions if c.startswith("theta_")])
     theta_by_state = None
     if states is not None:
         # The return stamped t was earned by the position decided at t-1 (t-2 when filled
@@ -220,36 +262,57 @@ def analyze_predictions(
         stats=frame, sharpe_ci=sharpe_ci, differences=differences, regime_states=states,
         regime_source=source, by_regime=by_regime,
         by_fold=_by_fold(results, folds, ppy, lag, rf), theta=theta,
-        regime_inputs=predictions[[c for c in predictions if c.startswith("regime_")]],
+        regime_inputs=panel.by_date([c for c in predictions if c.startswith("regime_")]),
         theta_by_state=theta_by_state, folds=folds,
-        bar_name=bar_name or frequency.bar_name(None, close.index),
+        bar_name=bar_name or frequency.bar_name(None, panel.index),
         state_labels={float(k): str(v) for k, v in (state_labels or {}).items()}
         if "state" in predictions else {},
         extra={"other_execution": other},
-        diagnostics=variant_diagnostics(predictions, {v: results[v] for v in variants},
+        diagnostics=variant_diagnostics(rows, {v: sized[v].rows for v in variants},
                                         variants, sensitivity),
+        assets=panel.assets,
+        row_positions={name: positions.rows for name, positions in sized.items()},
+        per_asset=per_asset_statistics(panel, sized, settings, ppy),
+        baselines=baselines,
+        baseline_note=baseline_note,
+        prediction_kind=kind,
     )
 
 
-def _backtest(close: pd.Series, opens: pd.Series | None, positions: pd.Series,
-              settings: BacktestConfig, ppy: float, execution: str | None = None) -> BacktestResult:
-    return run_backtest(close, positions, cost_bps=settings.cost_bps,
-                        slippage_bps=settings.slippage_bps, periods_per_year=ppy,
-                        execution=execution or settings.execution, open=opens,
-                        risk_free=settings.risk_free)
-
-
-def _other_execution(close: pd.Series, opens: pd.Series | None, positions: pd.Series,
+def _other_execution(panel: AssetPanel, positions: StrategyPositions,
                      settings: BacktestConfig, ppy: float) -> dict[str, Any]:
     """The regime model's Sharpe under the execution not chosen, so that a result that
     exists only when filling at the very close the model read is visible."""
     other = "next_open" if settings.execution == "close" else "close"
-    if other == "next_open" and opens is None:
+    if other == "next_open" and "open" not in panel.rows:
         return {"execution": other, "sharpe": None,
                 "note": "predictions.csv has no open column (a run from tradenn 0.1)"}
-    result = _backtest(close, opens, positions, settings, ppy, execution=other)
+    result = backtest(panel, positions, settings, ppy, execution=other)
     return {"execution": other,
             "sharpe": stats.sharpe_ratio(result.returns, ppy, risk_free=settings.risk_free)}
+
+
+def portfolio_states(panel: AssetPanel,
+                     state_name: str | None = None) -> tuple[pd.Series | None, str]:
+    """`regime_states` of the portfolio's dates: those of the one asset, or, when pooled,
+    of the state (or regime input) shared by every asset on every date."""
+    if not panel.pooled:
+        return regime_states(panel.rows, state_name)
+    candidates = ["state"] + [c for c in panel.rows if c.startswith("regime_")]
+    present = [c for c in candidates if c in panel.rows]
+    shared = {c: panel.shared(c) for c in present}
+    usable = pd.DataFrame({c: s for c, s in shared.items() if s is not None},
+                          index=panel.index)
+    if "state" in present and shared["state"] is None:
+        return None, ("each asset has its own regime state (the state column differs "
+                      "between assets on the same date), so the portfolio has no single "
+                      "state to group its returns by; no by-regime table")
+    states, source = regime_states(usable, state_name)
+    if states is None and present and usable.empty:
+        return None, ("each asset has its own regime inputs (they differ between assets on "
+                      "the same date), so the portfolio has no single regime to group its "
+                      "returns by; no by-regime table")
+    return states, source
 
 
 def regime_states(predictions: pd.DataFrame,

@@ -17,11 +17,13 @@ from tradenn.errors import ConfigError, RunError
 from tradenn.files import read_json, write_csv_atomic, write_json_atomic, write_text_atomic
 from tradenn.report import figures, html
 from tradenn.report.analysis import (
+    MAIN,
     BootstrapSettings,
     RunAnalysis,
     analyze_predictions,
     check_predictions,
     label,
+    prediction_kind,
     sharpe_ci_text,
 )
 from tradenn.runs import Run, open_complete_run
@@ -72,8 +74,16 @@ class BacktestSummary:
 
     @property
     def stats(self) -> pd.DataFrame:
-        """Every statistic, rows = strategies (``regime``, ablations, ``buy_and_hold``)."""
+        """Every statistic, rows = strategies (``regime``, ablations, ``tsmom``, ``macd``,
+        ``buy_and_hold``); a pooled run's are its equal-risk portfolio's."""
         return self.analysis.stats
+
+    @property
+    def per_asset(self) -> pd.DataFrame:
+        """Each strategy traded on each asset alone (its own position, not divided by the
+        number of assets): rows (asset, strategy), columns Sharpe, CAGR, volatility, max
+        drawdown, total return, shares long and short, periods."""
+        return self.analysis.per_asset
 
     def table(self) -> pd.DataFrame:
         """Key statistics for the terminal: rows = strategies, returns as fractions."""
@@ -88,14 +98,16 @@ class BacktestSummary:
             "max DD": frame["max_drawdown"],
             "turn/yr": frame["annual_turnover"],
             "IC": frame.get("ic_pearson"),
-            "long": [float((self.analysis.results[n].positions > 0).mean()) for n in frame.index],
+            # share of (date, asset) rows on which the asset's own position is long
+            "long": [float((self.analysis.row_positions[n] > 0).mean()) for n in frame.index],
         })
         table.index = [label(n) for n in frame.index]
         table.index.name = "strategy"
         return table
 
     def differences(self) -> pd.DataFrame:
-        """Sharpe of the regime model minus each other strategy, with its interval."""
+        """Sharpe of the regime model minus each other strategy (ablations, baselines,
+        buy-and-hold), with its interval."""
         rows = {key: {"delta_sharpe": ci.estimate, "low": ci.low, "high": ci.high,
                       "share_above_zero": ci.share_above_zero}
                 for key, ci in self.analysis.differences.items()}
@@ -130,7 +142,9 @@ def backtest_run(
     """Backtest a complete run's predictions and write its report files into the run.
 
     Every sizing or cost argument left at None takes the run config's ``backtest:`` value.
-    The regime model, each ablation and buy-and-hold are backtested with the same settings.
+    The regime model, each ablation, the classical baselines (TSMOM, MACD; runs that have
+    their signals) and buy-and-hold are backtested with the same settings; a run pooling
+    several assets as their equal-risk portfolio.
 
     Args:
         run_dir: a run directory written by ``tradenn train``.
@@ -162,8 +176,9 @@ def backtest_run(
         state_name=run.manifest.get("state_column") or config.regime.state,
         state_labels=run.manifest.get("state_labels"),
         periods_per_year=(run.manifest.get("data") or {}).get("bars_per_year"),
-        bar_name=frequency.bar_name(config.data.interval, predictions.index),
-        sensitivity=run_sensitivity(run),
+        bar_name=frequency.bar_name(config.data.interval, predictions.index.unique()),
+        sensitivity=run_sensitivity(run), kind=prediction_kind(config),
+        asset=getattr(config.data, "source", None),
     )
     if not write:
         return BacktestSummary(run.path, None, None, None, analysis)
@@ -193,7 +208,7 @@ def run_info(run: Run) -> dict[str, Any]:
 
 def report_document(analysis: RunAnalysis, info: dict[str, Any]) -> dict[str, Any]:
     """Every number in the report, as JSON-able data."""
-    returns = analysis.results["regime"].returns
+    returns = analysis.results[MAIN].returns
     by_fold = {
         stat: {name: {str(f): v for f, v in analysis.by_fold[(stat, name)].items()}
                for name in analysis.results}
@@ -212,6 +227,14 @@ def report_document(analysis: RunAnalysis, info: dict[str, Any]) -> dict[str, An
             for name, row in analysis.stats.iterrows()
         },
         "sharpe_differences": {k: ci.to_dict() for k, ci in analysis.differences.items()},
+        "baselines": {"strategies": analysis.baselines, "note": analysis.baseline_note},
+        "assets": analysis.assets,
+        "portfolio": "equal-risk: each asset's position / number of assets held"
+        if analysis.pooled else None,
+        "per_asset": {
+            asset: {name: row.to_dict() for (_, name), row in table.iterrows()}
+            for asset, table in analysis.per_asset.groupby(level="asset", sort=False)
+        },
         "other_execution": analysis.extra.get("other_execution"),
         "by_regime": {
             "source": analysis.regime_source,
@@ -232,12 +255,19 @@ def _key(state: float) -> str:
 
 
 def daily_frame(analysis: RunAnalysis) -> pd.DataFrame:
-    """Net return, equity and position of each strategy per date, for notebooks."""
+    """Net return, equity and position of each strategy per date, for notebooks.
+
+    A pooled run's ``position_<strategy>`` is the portfolio's net position (the sum of its
+    asset weights), and ``weight_<strategy>_<asset>`` each asset's weight.
+    """
     columns = {}
     for name, result in analysis.results.items():
         columns[f"return_{name}"] = result.returns
         columns[f"equity_{name}"] = result.equity
-        columns[f"position_{name}"] = result.positions
+        columns[f"position_{name}"] = figures.net_position(result.positions)
+        if isinstance(result.positions, pd.DataFrame):
+            for asset in result.positions.columns:
+                columns[f"weight_{name}_{asset}"] = result.positions[asset]
     frame = pd.DataFrame(columns)
     if analysis.regime_states is not None:
         frame["state"] = analysis.regime_states

@@ -20,6 +20,7 @@ from tradenn.report.analysis import (
     analyze_predictions,
     check_predictions,
     label,
+    prediction_kind,
 )
 from tradenn.runs import open_complete_run
 
@@ -60,7 +61,8 @@ def compare_runs(
         analyses[key] = analyze_predictions(
             predictions, config.backtest, variants=run.manifest.get("variants"),
             bootstrap=bootstrap, state_name=run.manifest.get("state_column") or config.regime.state,
-            state_labels=run.manifest.get("state_labels"),
+            state_labels=run.manifest.get("state_labels"), kind=prediction_kind(config),
+            asset=getattr(config.data, "source", None),
         )
         configs[key] = config.model_dump(mode="json")
 

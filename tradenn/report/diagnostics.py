@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,15 +29,19 @@ REGIME_BLIND = ("no_regime",)
 
 def variant_diagnostics(
     predictions: pd.DataFrame,
-    results: dict[str, BacktestResult],
+    positions: Mapping[str, pd.Series | BacktestResult],
     variants: list[str],
     sensitivity: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The diagnostics of every variant and of every pair of variants.
 
+    In a pooled run every number is over all (date, asset) rows.
+
     Args:
-        predictions: a run's ``predictions.csv`` indexed by date.
-        results: each variant's backtest (its positions are read).
+        predictions: a run's ``predictions.csv``, one row per (date, asset), with a unique
+            index (the date for one asset).
+        positions: each variant's sized position on each row of ``predictions`` (or, for
+            one asset, its backtest, whose positions are read).
         variants: the model variants, ``regime`` first.
         sensitivity: per variant, the ``theta_sensitivity`` record of the run's
             ``metrics.json`` (None for a run trained before it existed).
@@ -46,19 +51,19 @@ def variant_diagnostics(
     """
     target = predictions["target"].astype("float64")
     folds = predictions["fold"]
+    positions = {name: getattr(p, "positions", p) for name, p in positions.items()}
     per_variant = {}
     for name in variants:
         prediction = predictions[prediction_column(name)].astype("float64")
-        positions = results[name].positions
         per_variant[name] = {
-            **position_shares(positions),
-            **hit_rates(prediction, target, positions),
+            **position_shares(positions[name]),
+            **hit_rates(prediction, target, positions[name]),
             **fold_ic(prediction, target, folds),
             "theta_sensitivity": _sensitivity(name, (sensitivity or {}).get(name)),
         }
     pairs = []
     for a, b in itertools.combinations(variants, 2):
-        pa, pb = results[a].positions, results[b].positions
+        pa, pb = positions[a].to_numpy(), positions[b].to_numpy()
         xa = predictions[prediction_column(a)].astype("float64")
         xb = predictions[prediction_column(b)].astype("float64")
         pairs.append({

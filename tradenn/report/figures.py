@@ -25,7 +25,8 @@ from tradenn.report.analysis import BENCHMARK, MAIN, RunAnalysis, label
 
 WIDTH = 11.0  # inches; the page scales the SVG to its column
 STRATEGY_COLORS = {MAIN: "#1f5fbf", "no_regime": "#e07b00", "shuffled_regime": "#8c6bb1",
-                   "regime_input": "#2a9d8f", "film": "#c0392b", BENCHMARK: "#4d4d4d"}
+                   "regime_input": "#2a9d8f", "film": "#c0392b", "tsmom": "#6b8e23",
+                   "macd": "#a0522d", BENCHMARK: "#4d4d4d"}
 EXTRA_COLORS = ["#7f8c8d", "#b8860b", "#16a085", "#2a9d8f", "#c0392b"]
 _salt = itertools.count()
 _DECIMALS = re.compile(r"(\.\d\d)\d+")
@@ -128,12 +129,13 @@ def mark_folds(ax, folds: pd.Series) -> None:
         ax.axvline(start, color="#999999", linewidth=0.7, linestyle=":", zorder=1)
 
 
-def _legend(ax, extra: list | None = None) -> None:
-    """One row of legend above the plot, where it never hides a line."""
+def _legend(ax, extra: list | None = None, columns: int = 8) -> None:
+    """A legend above the plot, where it never hides a line: rows of ``columns`` entries
+    (fewer for long names, or the legend outgrows the plot and shrinks the chart)."""
     handles, names = ax.get_legend_handles_labels()
     handles += extra or []
     names += [h.get_label() for h in extra or []]
-    ax.legend(handles, names, frameon=False, fontsize=8.5, ncols=min(len(handles), 8),
+    ax.legend(handles, names, frameon=False, fontsize=8.5, ncols=min(len(handles), columns),
               loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2,
               handlelength=1.6, columnspacing=1.4)
 
@@ -194,24 +196,30 @@ def rolling_sharpe_figure(analysis: RunAnalysis) -> Figure:
     return fig
 
 
+def net_position(positions: pd.Series | pd.DataFrame) -> pd.Series:
+    """The position of one asset, or a portfolio's net position (the sum of its weights)."""
+    return positions.sum(axis=1) if isinstance(positions, pd.DataFrame) else positions
+
+
 def positions_figure(analysis: RunAnalysis, smooth: int = 21) -> Figure:
     fig, (ax,) = _figure(2.8)
-    main = analysis.results[MAIN].positions
+    main = net_position(analysis.results[MAIN].positions)
     ax.fill_between(_dates(main.index), main.to_numpy(), 0, step="post",
                     color=strategy_color(MAIN), alpha=0.12, linewidth=0,
                     label=f"{label(MAIN)}, per bar", rasterized=True)  # a bitmap: flips often
     for i, (name, result) in enumerate(analysis.results.items()):
         if name == BENCHMARK:
             continue
-        mean = result.positions.rolling(smooth, min_periods=1).mean()
+        mean = net_position(result.positions).rolling(smooth, min_periods=1).mean()
         ax.plot(_dates(mean.index), mean.to_numpy(), color=strategy_color(name, i),
                 linewidth=1.4 if name == MAIN else 0.9, label=f"{label(name)}, {smooth}-bar mean",
                 zorder=3 if name == MAIN else 2)
     ax.axhline(0.0, color="#777777", linewidth=0.6)
-    ax.set_ylabel("position (fraction of equity)")
+    ax.set_ylabel("net position (sum of weights)" if analysis.pooled
+                  else "position (fraction of equity)")
     _span(ax, analysis.folds.index)
     mark_folds(ax, analysis.folds)
-    _legend(ax)
+    _legend(ax, columns=4)  # "<strategy>, 21-bar mean" is long
     return fig
 
 

@@ -1,139 +1,31 @@
 """The report as one self-contained HTML file: inline CSS and SVG, no script, no network.
 
 Every piece of text that comes from a run (names, config, versions, column names) goes
-through `esc`, so a value such as ``<script>`` is shown, never executed.
+through `esc`, so a value such as ``<script>`` is shown, never executed. The building
+blocks (`table`, `chart`, number formats ...) are in `tradenn.report.markup`.
 """
 
 from __future__ import annotations
 
-import html
-import math
-from collections.abc import Callable, Iterable
 from typing import Any
-
-import pandas as pd
-from matplotlib.figure import Figure
 
 from tradenn.report import figures
 from tradenn.report.analysis import BENCHMARK, MAIN, RunAnalysis, label, sharpe_ci_text
 
-Format = Callable[[Any], str]
-
-
-def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def pct(value: Any, digits: int = 1) -> str:
-    return "—" if _missing(value) else f"{num(100 * float(value), digits)}%"
-
-
-def num(value: Any, digits: int = 2) -> str:
-    if _missing(value):
-        return "—"
-    # round first, then add 0.0: "-0.00" would suggest a sign that is not there
-    return f"{round(float(value), digits) + 0.0:.{digits}f}"
-
-
-def whole(value: Any) -> str:
-    return "—" if _missing(value) else f"{float(value):,.0f}"
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-CSS = """
-:root { --ink:#1d2430; --muted:#5f6b7a; --line:#dde2e8; --band:#f5f7fa; --accent:#1f5fbf; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
-       color: var(--ink); background: #fff; }
-main { max-width: 1180px; margin: 0 auto; padding: 28px 28px 60px; }
-h1 { font-size: 24px; margin: 0 0 4px; }
-h2 { font-size: 17px; margin: 34px 0 8px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
-h3 { font-size: 14px; margin: 18px 0 6px; }
-p, li { max-width: 920px; }
-.muted { color: var(--muted); }
-.headline { background: var(--band); border-left: 4px solid var(--accent); padding: 12px 16px;
-            margin: 16px 0; font-size: 15px; }
-.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr));
-         gap: 6px 24px; margin: 10px 0; }
-.facts div { border-bottom: 1px dotted var(--line); padding: 2px 0; }
-.facts b { font-weight: 600; color: var(--muted); margin-right: 6px; }
-table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 9px; border-bottom: 1px solid var(--line); text-align: right;
-         white-space: nowrap; }
-th { font-weight: 600; background: var(--band); }
-th.l, td.l { text-align: left; }
-th.group { text-align: center; background: #fff; border-bottom: 2px solid var(--line); }
-tr.main td { font-weight: 600; }
-.neg { color: #b3261e; } .pos { color: #1e7b34; }
-.scroll { overflow-x: auto; }
-figure.chart { margin: 8px 0 18px; }
-figure.chart svg { width: 100%; height: auto; display: block; }
-figcaption { color: var(--muted); font-size: 13px; margin-top: 2px; }
-pre { background: var(--band); padding: 12px; overflow-x: auto; font-size: 12px; }
-details summary { cursor: pointer; color: var(--accent); }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
-          margin-right: 6px; vertical-align: baseline; }
-"""
-
-
-def page(title: str, body: Iterable[str]) -> str:
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
-        + "\n".join(body)
-        + "\n</main>\n</body>\n</html>\n"
-    )
-
-
-def chart(chart_id: str, fig: Figure | str | None, caption: str) -> str:
-    """A matplotlib figure (or an SVG already drawn from one by `figures.to_svg`) as an
-    inline SVG with its caption; nothing for None."""
-    if fig is None:
-        return ""
-    svg = fig if isinstance(fig, str) else figures.to_svg(fig)
-    return (f'<figure class="chart" id="{esc(chart_id)}">{svg}'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
-
-
-def table(header: list[str], rows: Iterable[list[str]], row_classes: Iterable[str] = (), *,
-          left: int = 1, groups: list[tuple[str, int]] | None = None) -> str:
-    """An HTML table of already formatted (and escaped) cells.
-
-    Args:
-        header: column titles.
-        rows: cells, as HTML.
-        row_classes: a CSS class per row (``main`` makes a row bold).
-        left: how many leading columns are labels, aligned left.
-        groups: an optional first header row of (title, columns spanned).
-    """
-    classes = list(row_classes)
-
-    def cell(tag: str, text: str, column: int) -> str:
-        return f'<{tag} class="l">{text}</{tag}>' if column < left else f"<{tag}>{text}</{tag}>"
-
-    head = "<tr>" + "".join(cell("th", h, i) for i, h in enumerate(header)) + "</tr>"
-    if groups:
-        head = "<tr>" + "".join(f'<th colspan="{n}" class="group">{t}</th>'
-                                for t, n in groups) + "</tr>" + head
-    body = []
-    for i, row in enumerate(rows):
-        css = f' class="{classes[i]}"' if i < len(classes) and classes[i] else ""
-        body.append(f"<tr{css}>" + "".join(cell("td", c, j) for j, c in enumerate(row))
-                    + "</tr>")
-    return f'<div class="scroll"><table><thead>{head}</thead><tbody>' + "".join(
-        body) + "</tbody></table></div>"
-
-
-def signed(text: str, value: Any) -> str:
-    """Color a formatted number by its sign (as a cell's inner HTML)."""
-    if _missing(value) or float(value) == 0:
-        return text
-    css = "pos" if float(value) > 0 else "neg"
-    return f'<span class="{css}">{text}</span>'
+# The page's building blocks, importable from here as before the split.
+from tradenn.report.markup import (  # noqa: F401
+    CSS,
+    Format,
+    chart,
+    esc,
+    frame_rows,
+    num,
+    page,
+    pct,
+    signed,
+    table,
+    whole,
+)
 
 
 def swatch(name: str, position: int, text: str | None = None) -> str:
@@ -177,6 +69,7 @@ def run_report(analysis: RunAnalysis, run_info: dict[str, Any], config_yaml: str
         _stats_tables(analysis),
         "<h3>Sharpe ratio differences</h3>",
         _differences(analysis),
+        _each_asset(analysis),
         "<h2>Diagnostics: how the variants differ, and whether the regime matters</h2>",
         _diagnostics(analysis),
         "<h2>Equity and risk</h2>",
@@ -190,11 +83,14 @@ def run_report(analysis: RunAnalysis, run_info: dict[str, Any], config_yaml: str
               f"({round(analysis.periods_per_year):,} {analysis.bar_name} bars)."),
         "<h2>Positions and the activation parameter</h2>",
         chart("chart-positions", figures.positions_figure(analysis),
-              f"Position held from each close to the next (shaded: regime model, per "
+              ("Net position of the portfolio (sum of its asset weights)" if analysis.pooled
+               else "Position")
+              + f" held from each close to the next (shaded: regime model, per "
               f"{analysis.bar_name} bar; lines: 21-bar averages)."),
         chart("chart-theta", figures.theta_figure(analysis),
               "θ of each regime-conditioned layer (ensemble mean over seeds) and the regime "
-              "inputs that drive it."),
+              "inputs that drive it" + (", averaged over the assets trading each date."
+                                        if analysis.pooled else ".")),
         _theta_by_state(analysis),
         "<h2>By regime</h2>",
         _by_regime(analysis),
@@ -239,7 +135,10 @@ def _settings(analysis: RunAnalysis) -> str:
                 "annualizing every statistic)",
         "sizing": s.sizing + (f" (threshold {s.threshold:g})" if s.sizing == "threshold" else "")
         + (f" (target vol {s.target_vol:.0%}, {s.vol_window} bars)"
-           if s.sizing == "vol_target" else ""),
+           if s.sizing == "vol_target" else "")
+        + (f" (target vol {s.target_vol:.0%} ÷ ex-ante σ)" if s.sizing == "vol_scaled" else ""),
+        "model output": "a position in [-1, 1] (Sharpe loss)"
+        if analysis.prediction_kind == "position" else "a predicted return",
         "direction": "long only" if s.long_only else "long / short",
         "leverage cap": f"{s.leverage:g}",
         "costs": f"{s.cost_bps:g} bp + {s.slippage_bps:g} bp slippage per unit traded",
@@ -256,11 +155,28 @@ def _settings(analysis: RunAnalysis) -> str:
         timing = ("A position decided at the close of t is filled at that close and earns the "
                   "close-to-close return from t to t+1; costs are charged on each change of "
                   "position.")
-    return (_facts(facts) + f'<p class="muted">{timing} Buy & hold is fully invested and pays '
-            f"the same costs on entry.</p>{_other_execution(analysis)}")
+    if analysis.pooled:
+        facts["assets"] = f"{len(analysis.assets)}: {', '.join(analysis.assets)}"
+        timing += (" The run pools several assets: each strategy holds the equal-risk "
+                   "portfolio, each asset's position (sized on its own prices and volatility) "
+                   "divided by the number N of assets held that date; an asset earns nothing "
+                   "before its first prediction, and on a later date it has no bar it keeps its "
+                   "weight (it cannot trade then) and stays one of the N. Buy & hold holds each asset held at 1/N and pays the costs of "
+                   "entering and rebalancing.")
+    else:
+        timing += " Buy & hold is fully invested and pays the same costs on entry."
+    baselines = ("Classical baselines, traded with the same sizing, costs and execution as "
+                 "the model: " + "; ".join(BASELINE_WORDS[n] for n in analysis.baselines) + "."
+                 if analysis.baselines else "")
+    note = (f'<p class="baseline-note">Baselines: {esc(analysis.baseline_note)}.</p>'
+            if analysis.baseline_note else "")
+    return (_facts(facts) + f'<p class="muted">{esc(timing)} {esc(baselines)}</p>{note}'
+            f"{_other_execution(analysis)}")
 
 
 EXECUTION_NAMES = {"close": "at the close the model read", "next_open": "at the next open"}
+BASELINE_WORDS = {"tsmom": "TSMOM, time-series momentum (the sign of the 12-month return)",
+                  "macd": "MACD, a moving-average trend signal"}
 
 
 def _other_execution(analysis: RunAnalysis) -> str:
@@ -315,7 +231,10 @@ def _stats_tables(analysis: RunAnalysis) -> str:
         "the periods in a position that earned a positive return. Long / short / flat: share "
         "of days on each side; exposure: mean gross position, long or short (100% for any "
         "always-invested sign strategy). Beta and alpha against buy &amp; hold. IC / rank IC: "
-        "Pearson / Spearman correlation of the prediction with the next return.</p>"
+        "Pearson / Spearman correlation of the prediction (a baseline's signal) with the next "
+        "return. TSMOM and MACD are classical baselines, not trials of the DSR."
+        + (" In a pooled run every row is the equal-risk portfolio's, and long / short / "
+           "flat count (date, asset) rows." if analysis.pooled else "") + "</p>"
     )
 
 
@@ -338,10 +257,40 @@ def _long_short_flat(shares: dict[str, Any] | None) -> str:
 
 
 def _shares(analysis: RunAnalysis, name: str) -> dict[str, Any]:
-    """Shares long / short / flat of any strategy's positions (buy & hold included)."""
-    w = analysis.results[name].positions
+    """Shares long / short / flat of any strategy's positions (buy & hold included); in a
+    pooled run, of its (date, asset) rows."""
+    w = analysis.row_positions[name]
     return {"share_long": (w > 0).mean(), "share_short": (w < 0).mean(),
             "share_flat": (w == 0).mean()}
+
+
+def _each_asset(analysis: RunAnalysis) -> str:
+    """A pooled run's strategies on each asset alone (nothing for a single asset)."""
+    frame = analysis.per_asset
+    if not analysis.pooled or frame.empty:
+        return ""
+    names = list(analysis.results)
+    strategies = [swatch(n, i, _SHORT.get(n, n)) for i, n in enumerate(names)]
+    sharpe, growth = [], []
+    for asset in analysis.assets:
+        rows = frame.loc[asset]
+        main = rows.loc[MAIN]
+        sharpe.append([esc(asset)]
+                      + [signed(num(rows.loc[n, "sharpe"]), rows.loc[n, "sharpe"]) for n in names]
+                      + [whole(main["periods"])])
+        growth.append([esc(asset)]
+                      + [signed(pct(rows.loc[n, "cagr"]), rows.loc[n, "cagr"]) for n in names]
+                      + [pct(main["annual_volatility"]), pct(main["max_drawdown"]),
+                         pct(main["share_long"], 0)])
+    return (
+        "<h3>Each asset</h3>"
+        + table(["asset", *strategies, "bars"], sharpe,
+                groups=[("", 1), ("Sharpe ratio", len(names)), ("", 1)])
+        + table(["asset", *strategies, "volatility", "max DD", "long"], growth,
+                groups=[("", 1), ("CAGR", len(names)), (esc(label(MAIN)), 3)])
+        + '<p class="muted">Each strategy traded on the asset alone: the asset\'s own sized '
+        "position (not divided by the number of assets) over its own dates, with the same "
+        "costs and execution.</p>")
 
 
 def _diagnostics(analysis: RunAnalysis) -> str:
@@ -431,6 +380,11 @@ def _by_regime(analysis: RunAnalysis) -> str:
          "decided (the previous close). Drawdowns chain the state's returns together.</p>")
 
 
+# Column headers of the wide per-fold and per-asset tables.
+_SHORT = {MAIN: "regime", BENCHMARK: "B&H", "shuffled_regime": "shuffled", "tsmom": "TSMOM",
+          "macd": "MACD"}
+
+
 def _by_fold(analysis: RunAnalysis) -> str:
     frame = analysis.by_fold
     names = list(analysis.results)
@@ -442,8 +396,7 @@ def _by_fold(analysis: RunAnalysis) -> str:
                     + [signed(num(row[("sharpe", n)]), row[("sharpe", n)]) for n in names]
                     + [signed(pct(row[("total_return", n)], 0), row[("total_return", n)])
                        for n in names])
-    short = {MAIN: "regime", BENCHMARK: "B&H", "shuffled_regime": "shuffled"}
-    strategies = [swatch(n, i, short.get(n, n)) for i, n in enumerate(names)]
+    strategies = [swatch(n, i, _SHORT.get(n, n)) for i, n in enumerate(names)]
     return table(["fold", "test span", *strategies, *strategies], rows, left=2,
                  groups=[("", 2), ("Sharpe ratio", len(names)), ("total return", len(names))])
 
@@ -470,9 +423,3 @@ def _run_facts(run_info: dict[str, Any]) -> str:
          for f in folds],
     ) if folds else ""
     return _facts(facts) + fold_table
-
-
-def frame_rows(frame: pd.DataFrame, formats: dict[str, Format]) -> list[list[str]]:
-    """Rows of ``frame`` (index first) with a formatter per column."""
-    return [[esc(index)] + [formats.get(c, num)(row[c]) for c in formats]
-            for index, row in frame.iterrows()]
