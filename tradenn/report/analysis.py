@@ -23,9 +23,12 @@ from tradenn.errors import RunError
 from tradenn.report.diagnostics import variant_diagnostics
 from tradenn.report.panel import AssetPanel, asset_panel
 from tradenn.report.strategies import (
+    ALWAYS_LONG,
     BASELINE_LABELS,
     BASELINES,
     BENCHMARK,
+    SIZED_LONG,
+    SIZINGS_THAT_SCALE,
     StrategyPositions,
     available_baselines,
     backtest,
@@ -200,6 +203,9 @@ def analyze_predictions(
     for name in baselines:
         sized[name] = size_strategy(panel, BASELINES[name], settings, kind="position",
                                     periods_per_year=ppy, expect_nan=True)
+    if settings.sizing in SIZINGS_THAT_SCALE:
+        sized[SIZED_LONG] = size_strategy(panel, ALWAYS_LONG, settings, kind="position",
+                                          periods_per_year=ppy)
     sized[BENCHMARK] = size_strategy(panel, None, settings)
     results = {name: backtest(panel, positions, settings, ppy) for name, positions in sized.items()}
     other = _other_execution(panel, sized[MAIN], settings, ppy)

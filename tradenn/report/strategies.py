@@ -31,7 +31,13 @@ BENCHMARK = "buy_and_hold"
 # time-series momentum (the sign of the 12-month return; Moskowitz, Ooi & Pedersen 2012)
 # and a MACD trend signal (Baz et al. 2015). Both are positions, like a Sharpe-loss output.
 BASELINES = {"tsmom": "signal_tsmom", "macd": "signal_macd"}
-BASELINE_LABELS = {"tsmom": "TSMOM", "macd": "MACD"}
+# Always long, sized like the models: with a sizing that scales by volatility this is not
+# buy-and-hold, and it is what a model that only learned "be long" would earn.
+SIZED_LONG = "long"
+# The column `size_strategy` reads as a signal of +1 on every row.
+ALWAYS_LONG = "+1"
+SIZINGS_THAT_SCALE = ("vol_scaled", "vol_target")
+BASELINE_LABELS = {"tsmom": "TSMOM", "macd": "MACD", SIZED_LONG: "long (sized)"}
 # Statistics of each asset traded alone (`per_asset_statistics`).
 PER_ASSET_STATS = ("sharpe", "cagr", "annual_volatility", "max_drawdown", "total_return")
 
@@ -65,8 +71,8 @@ def size_strategy(
 
     Args:
         panel: the run's predictions by asset.
-        column: the predictions' column to size (``prediction``, ``signal_tsmom`` ...); None
-            is buy-and-hold (1 on each asset).
+        column: the predictions' column to size (``prediction``, ``signal_tsmom`` ...);
+            `ALWAYS_LONG` sizes a signal of +1; None is buy-and-hold (1 on each asset).
         settings: the run's sizing settings.
         kind: whether the column holds predicted returns or positions.
         periods_per_year: annualization of ``vol_target`` sizing.
@@ -80,8 +86,10 @@ def size_strategy(
         with warnings.catch_warnings():
             if expect_nan:
                 warnings.filterwarnings("ignore", message=r"predictions: \d+ NaN prediction")
+            signal = (pd.Series(1.0, index=frame.index) if column == ALWAYS_LONG
+                      else frame[column])
             own[asset] = positions_from_predictions(
-                frame[column], sizing=settings.sizing, long_only=settings.long_only,
+                signal, sizing=settings.sizing, long_only=settings.long_only,
                 threshold=settings.threshold, leverage=settings.leverage,
                 target_vol=settings.target_vol, vol_window=settings.vol_window,
                 prices=frame["close"].astype("float64"), periods_per_year=periods_per_year,

@@ -99,9 +99,13 @@ def _partitions(rows: int, wanted: int) -> int | None:
 
 
 def delta_to_best_control(results: pd.DataFrame) -> pd.Series:
-    """Regime − best control: the smallest Δ Sharpe against a model control (not buy & hold)."""
+    """Regime − best control: the smallest Δ Sharpe against a model control (not buy & hold,
+    nor the classical baselines: they are benchmarks, not controls of the mechanism)."""
+    from tradenn.report.strategies import BASELINE_LABELS, BENCHMARK
+
+    others = {f"delta_sharpe_{name}" for name in (BENCHMARK, *BASELINE_LABELS)}
     columns = [c for c in results.columns if c.startswith("delta_sharpe_")
-               and not c.endswith(("_low", "_high")) and c != "delta_sharpe_buy_and_hold"]
+               and not c.endswith(("_low", "_high")) and c not in others]
     if not columns:
         return pd.Series(np.nan, index=results.index)
     return results[columns].min(axis=1)
