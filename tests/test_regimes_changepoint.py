@@ -110,7 +110,7 @@ def test_run_length_posterior_matches_the_reference_loops(max_run_length):
     got = run_length_posterior(x, prior, 0.05, max_run_length)
     expected = reference_posterior(x, prior, 0.05, max_run_length)
     assert got.shape == (60, max_run_length + 1)
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-12)
     # The textbook P(r_t = 0 | x_1..t) is the hazard at every t (why cp_prob is not it),
     # while the mass on short runs moves.

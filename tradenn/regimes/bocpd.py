@@ -88,13 +88,6 @@ def student_t_log_density(
             - (alpha + 0.5) * np.log1p((x - mu) ** 2 / (nu * scale2)))
 
 
-def log_predictive(
-    x: np.ndarray, prior: NormalInverseGamma, max_run_length: int
-) -> np.ndarray:
-    """log pi_t(r) for every t and r in 0..R, shape (len(x), R + 1) (see `_Predictive`)."""
-    return _Predictive(np.asarray(x, dtype="float64"), prior, max_run_length).block(0, len(x))
-
-
 class _Predictive:
     """log pi_t(r) in blocks of time steps, from cumulative sums of x and x**2.
 
