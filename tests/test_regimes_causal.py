@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from tradenn.data import load_bars
 from tradenn.regimes import (
+    ChangepointRegime,
     CompositeRegime,
     HmmRegime,
     MarkovRegime,
@@ -52,6 +53,7 @@ def fresh(kind: str) -> RegimeDetector | CompositeRegime:
         "hmm": lambda: HmmRegime(n_states=2, n_iter=50, seed=0),
         "hmm3_diag": lambda: HmmRegime(n_states=3, covariance_type="diag", n_iter=50, seed=1),
         "markov": lambda: MarkovRegime(n_states=2, max_train=1000),
+        "changepoint": lambda: ChangepointRegime(max_run_length=300, recent=5),
         "composite": lambda: CompositeRegime(
             [
                 VolatilityRegime(min_history=100),
@@ -80,7 +82,7 @@ def assert_same_past(got: pd.DataFrame, expected: pd.DataFrame, t: int) -> None:
     )
 
 
-FAST_KINDS = ["volatility", "trend", "vix", "composite"]
+FAST_KINDS = ["volatility", "trend", "vix", "changepoint", "composite"]
 MODEL_KINDS = ["hmm", "hmm3_diag", "markov"]
 ALL_KINDS = FAST_KINDS + MODEL_KINDS
 cut = st.integers(min_value=2, max_value=2400)

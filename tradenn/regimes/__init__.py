@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from tradenn.regimes.base import NotFittedError, RegimeDetector
 from tradenn.regimes.causality import LookAhead, LookAheadError, check_causal
+from tradenn.regimes.changepoint import ChangepointRegime
 from tradenn.regimes.composite import CompositeRegime
 from tradenn.regimes.hmm import HmmRegime
 from tradenn.regimes.markov import MarkovRegime
@@ -37,6 +38,7 @@ from tradenn.regimes.volatility import VolatilityRegime
 
 __all__ = [
     "REGIMES",
+    "ChangepointRegime",
     "CompositeRegime",
     "HmmRegime",
     "LookAhead",

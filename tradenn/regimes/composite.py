@@ -79,7 +79,8 @@ class CompositeRegime:
         if state is None:
             return available[0] if available else None
         if state not in available:
-            hint = "none (give a volatility detector levels, or add trend, hmm or markov)"
+            hint = ("none (give a volatility detector levels, or add trend, hmm, markov or "
+                    "changepoint)")
             raise ConfigError(
                 f"regime.state: {state!r} is not a state column; available: {available or hint}"
             )

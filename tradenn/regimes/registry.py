@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from tradenn.config import DETECTOR_CONFIGS, RegimeConfig
 from tradenn.errors import ConfigError, RunError
 from tradenn.regimes.base import RegimeDetector
+from tradenn.regimes.changepoint import ChangepointRegime
 from tradenn.regimes.composite import CompositeRegime
 from tradenn.regimes.hmm import HmmRegime
 from tradenn.regimes.markov import MarkovRegime
@@ -23,6 +24,7 @@ REGIMES: dict[str, type[RegimeDetector]] = {
     "vix": VixRegime,
     "hmm": HmmRegime,
     "markov": MarkovRegime,
+    "changepoint": ChangepointRegime,
 }
 BUILTIN_KINDS: frozenset[str] = frozenset(REGIMES)
 
