@@ -19,6 +19,7 @@ import pandas as pd
 
 from tradenn import stats
 from tradenn.files import read_json, write_csv_atomic, write_text_atomic
+from tradenn.report.strategies import BASELINE_LABELS, BENCHMARK
 from tradenn.runs import COMPLETE
 
 RESULTS, REPORT = "results.csv", "report.html"
@@ -101,8 +102,6 @@ def _partitions(rows: int, wanted: int) -> int | None:
 def delta_to_best_control(results: pd.DataFrame) -> pd.Series:
     """Regime − best control: the smallest Δ Sharpe against a model control (not buy & hold,
     nor the classical baselines: they are benchmarks, not controls of the mechanism)."""
-    from tradenn.report.strategies import BASELINE_LABELS, BENCHMARK
-
     others = {f"delta_sharpe_{name}" for name in (BENCHMARK, *BASELINE_LABELS)}
     columns = [c for c in results.columns if c.startswith("delta_sharpe_")
                and not c.endswith(("_low", "_high")) and c not in others]
