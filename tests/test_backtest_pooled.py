@@ -371,3 +371,18 @@ def test_new_sizings_move_nothing_before_t() -> None:
                                                leverage=5)
             pd.testing.assert_series_equal(base.iloc[:t + 1], moved.iloc[:t + 1])
             assert not base.iloc[t + 1:].equals(moved.iloc[t + 1:])
+
+
+def test_sized_long_is_always_long_at_the_volatility_target(pooled_run: Path) -> None:
+    """Under a volatility sizing the report adds 'long (sized)': +1 on every asset, sized
+    like the models, so a model that only learned to be long is seen to be no better."""
+    summary = backtest_run(pooled_run, sizing="vol_scaled", leverage=2.0, bootstrap=FAST,
+                           write=False)
+    analysis = summary.analysis
+    assert "long" in analysis.results and "long (sized)" in summary.table().index
+    rows = pd.read_csv(pooled_run / "predictions.csv", index_col="date", parse_dates=["date"])
+    spy = rows[rows["asset"] == "SPY"]
+    expected = (0.15 / spy["sigma"]).clip(upper=2.0).fillna(0.0)
+    np.testing.assert_allclose(analysis.row_positions["long"][(rows["asset"] == "SPY").to_numpy()],
+                               expected.to_numpy(), rtol=1e-12)
+    assert "long" not in backtest_run(pooled_run, bootstrap=FAST, write=False).analysis.results

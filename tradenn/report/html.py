@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradenn.config import asset_name
 from tradenn.report import figures
 from tradenn.report.analysis import BENCHMARK, MAIN, RunAnalysis, label, sharpe_ci_text
 
@@ -403,11 +404,16 @@ def _by_fold(analysis: RunAnalysis) -> str:
 
 def _run_facts(run_info: dict[str, Any]) -> str:
     data = run_info.get("data") or {}
+    source = data.get("source")
+    if isinstance(source, list):  # a pooled run: its assets, each from its first bar
+        spans = data.get("assets") or {}
+        source = ", ".join(f"{s} (from {spans[s]['start']})" if s in spans else str(s)
+                           for s in (asset_name(str(s)) for s in source))
     facts = {
         "name": run_info.get("name"),
         "status": run_info.get("status"),
         "created": run_info.get("created"),
-        "data source": f"{data.get('source')} ({data.get('provider', '?')})",
+        "data source": f"{source} ({data.get('provider', '?')})",
         "data range": f"{data.get('start')} → {data.get('end')}",
         "data rows": data.get("rows"),
         "data hash": data.get("hash"),
