@@ -47,7 +47,7 @@ def test_every_control_is_trained_backtested_and_reported(controls_run):
         "theta_lstm_0.candidate", "theta_lstm_0.cell", "theta_dense_0"}
 
     document = json.loads((run_dir / "backtest.json").read_text())
-    assert set(document["strategies"]) == {*ALL, "buy_and_hold"}
+    assert set(document["strategies"]) == {*ALL, "tsmom", "macd", "buy_and_hold"}
     diagnostics = document["diagnostics"]
     assert list(diagnostics["variants"]) == ALL
     for name, d in diagnostics["variants"].items():

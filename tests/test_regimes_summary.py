@@ -13,7 +13,7 @@ from tradenn.config import load_config
 from tradenn.data import load_bars
 from tradenn.errors import DataError
 from tradenn.regimes import build_regime, regime_table, tercile_states
-from tradenn.regimes.analysis import analyze_regimes, first_fit_window
+from tradenn.regimes.analysis import analyze_regimes, first_fit_window, regime_source
 from tradenn.regimes.plot import plot_regimes
 from tradenn.regimes.summary import run_lengths
 
@@ -147,8 +147,8 @@ def test_analyze_regimes_needs_enough_bars(tmp_path):
 def test_every_config_builds_a_regime_that_yields_its_columns(path):
     config = load_config(path)
     bars = load_bars(
-        config.data.source, config.data.start, config.data.end, provider=config.data.provider,
-        interval=config.data.interval,
+        regime_source(config), config.data.start, config.data.end,
+        provider=config.regime.provider or config.data.provider, interval=config.data.interval,
     )
     regime = build_regime(config.regime)
     fit_start, fit_end = first_fit_window(bars, config, regime)
