@@ -251,3 +251,36 @@ def test_a_pooled_sharpe_run_predicts_positions_for_every_asset(pooled_run):
     spy, gld = (pooled_run.load_regime(asset=a).detectors[0].thresholds for a in ("SPY", "GLD"))
     assert len(spy) == 2 and spy != gld
     assert predictions["state"].notna().any()
+
+
+def test_a_shared_regime_is_one_series_carried_to_each_assets_dates():
+    """regime.source: the regime is fitted once, on that series' training window, and each
+    asset reads its last value known at each of its dates (never a later one)."""
+    from tradenn.experiment import Experiment, _fit_regimes
+
+    config = load_config(TINY, [
+        "data.source=[QQQ, data/adjusted/GLD.csv]", "data.start=2004-01-01",
+        "data.end=2009-12-31", "regime.source=SPY", "walk_forward.min_train=1000",
+        "walk_forward.test_size=400", "regime.detectors.0.levels=3",
+    ])
+    experiment = Experiment.prepare(config)
+    spy = load_bars("SPY", "2004-01-01", "2009-12-31", provider="bundled")
+    assert experiment.regime_bars.equals(spy)
+    fold = experiment.folds[0]
+    local = [asset_fold(fold, experiment.dates, a.panel, purge=1) for a in experiment.assets]
+    qqq, gld = _fit_regimes(experiment, fold, local)
+    assert qqq.detector is gld.detector  # one fit for every asset
+    own = qqq.detector.transform(spy)["vol_z"]
+    expected = own.reindex(gld.frame.index, method="ffill")
+    pd.testing.assert_series_equal(gld.model_frame["vol_z"], expected)
+    assert gld.frame.index.equals(experiment.assets[1].bars.index)
+    # Fitted on SPY's bars of the fold's training window only.
+    changed = spy.copy()
+    later = changed.index > experiment.dates[fold.train_end - 1]
+    changed.loc[later, ["open", "high", "low", "close"]] *= 3.0
+    experiment.regime_bars = changed
+    again, _ = _fit_regimes(experiment, fold, local)
+    assert len(qqq.detector.detectors[0].thresholds) == 2  # something was fitted
+    assert again.detector.to_dict() == qqq.detector.to_dict()
+    early = again.frame.index <= experiment.dates[fold.train_end - 1]
+    pd.testing.assert_frame_equal(again.frame[early], qqq.frame[early])
