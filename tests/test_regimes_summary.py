@@ -161,3 +161,15 @@ def test_every_config_builds_a_regime_that_yields_its_columns(path):
         assert regime.model_columns == config.regime.columns
     if config.model.mapping.kind == "per_state":  # per-state mappings need probabilities
         np.testing.assert_allclose(model.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_regime_table_annualizes_with_the_bars_frequency():
+    """Hourly bars: volatility x sqrt(6240) (what the bars imply), not sqrt(252)."""
+    bars = load_bars("EURUSD", "2017-05-01", "2017-06-30", provider="bundled", interval="1h")
+    states = pd.DataFrame({"s": (np.arange(len(bars)) // 50 % 2).astype(float)},
+                          index=bars.index)
+    table = regime_table(bars, states, "s")
+    nxt = (bars["close"].shift(-1) / bars["close"] - 1)[states["s"] == 0].dropna()
+    assert table.loc[0, "ann_volatility"] == pytest.approx(nxt.std() * np.sqrt(6240), rel=1e-12)
+    stated = regime_table(bars, states, "s", bars_per_year=100.0)
+    assert stated.loc[0, "ann_volatility"] == pytest.approx(nxt.std() * 10.0, rel=1e-12)

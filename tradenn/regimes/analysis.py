@@ -107,7 +107,8 @@ def analyze_regimes(config: ExperimentConfig, out_dir: str | os.PathLike[str]) -
     frame = regime.transform(bars)
     labels = regime.state_labels()
     table = regime_table(
-        bars, frame, regime.state_column, labels=labels, tercile_column=regime.model_columns[0]
+        bars, frame, regime.state_column, labels=labels, tercile_column=regime.model_columns[0],
+        bars_per_year=data.bars_per_year,
     )
     figure = plot_regimes(
         bars,

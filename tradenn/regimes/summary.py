@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tradenn.errors import DataError
-from tradenn.features import TRADING_DAYS
+from tradenn.frequency import resolve_bars_per_year
 
 TERCILE_LABELS = {0: "low", 1: "mid", 2: "high"}
 
@@ -54,6 +54,7 @@ def regime_table(
     labels: dict[int, str] | None = None,
     tercile_column: str | None = None,
     returns: Literal["next", "same"] = "next",
+    bars_per_year: float | None = None,
 ) -> pd.DataFrame:
     """Per state: share of days, mean daily return, annualized volatility, mean duration.
 
@@ -68,11 +69,13 @@ def regime_table(
             after a day in the state, what a position taken at t's close with the state
             known would earn; ``"same"`` the return from t-1 to t, the day that was
             classified (flattering for detectors that classify from that very return).
+        bars_per_year: annualizes the volatility; None: what the bars imply (252 for
+            daily bars, 6240 for hourly FX).
 
     Returns:
         One row per state (index ``state``) with ``label``, ``days``, ``share`` (of days
         with a known state), ``mean_return`` (mean daily simple return), ``ann_volatility``
-        (its standard deviation x sqrt(252)), ``episodes`` and ``avg_duration`` (mean run
+        (its standard deviation x sqrt(bars per year)), ``episodes`` and ``avg_duration`` (mean run
         length in bars).
 
     Raises:
@@ -92,6 +95,7 @@ def regime_table(
         _require_column(regimes, state_column)
         states = regimes[state_column].astype("float64")
     labels = labels or {}
+    annualize = np.sqrt(resolve_bars_per_year(bars.index, bars_per_year))
     close = bars["close"].astype("float64")
     daily = close.shift(-1) / close - 1.0 if returns == "next" else close.pct_change()
     runs = run_lengths(states)
@@ -108,7 +112,7 @@ def regime_table(
                 "days": int(in_state.sum()),
                 "share": float(in_state.sum() / known.sum()),
                 "mean_return": float(state_returns.mean()) if len(state_returns) else np.nan,
-                "ann_volatility": float(state_returns.std() * np.sqrt(TRADING_DAYS))
+                "ann_volatility": float(state_returns.std() * annualize)
                 if len(state_returns) > 1
                 else np.nan,
                 "episodes": len(state_runs),
