@@ -102,10 +102,10 @@ def test_interrupted_run_resumes_to_the_same_predictions(cli_run, tmp_path, monk
 
     real_train_fold = experiment._train_fold
 
-    def interrupt_second_fold(run, exp, fold, progress, *rest):
+    def interrupt_second_fold(run, exp, fold, progress):
         if fold.index == 1:
             raise KeyboardInterrupt
-        real_train_fold(run, exp, fold, progress, *rest)
+        real_train_fold(run, exp, fold, progress)
 
     monkeypatch.setattr(experiment, "_train_fold", interrupt_second_fold)
     with pytest.raises(RunError, match="interrupted; completed folds are kept. Resume with"):
@@ -121,8 +121,7 @@ def test_interrupted_run_resumes_to_the_same_predictions(cli_run, tmp_path, monk
     monkeypatch.setattr(experiment, "_train_fold", real_train_fold)
     trained = []
     monkeypatch.setattr(experiment, "_train_fold",
-                        lambda r, e, f, p, *rest: (trained.append(f.index),
-                                                   real_train_fold(r, e, f, p, *rest)))
+                        lambda r, e, f, p: (trained.append(f.index), real_train_fold(r, e, f, p)))
     resumed = resume_run(interrupted, quiet=True)
     assert trained == [1]  # fold 0 was not redone
     pd.testing.assert_frame_equal(
