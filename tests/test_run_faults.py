@@ -72,7 +72,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path, uninterrupted):
     run_dir = wait_for_first_fold(tmp_path, process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 1, stderr
+    assert process.returncode == 1
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert lines == [f"error: interrupted; completed folds are kept. Resume with: "
                      f"tradenn train --resume {run_dir}"]
@@ -90,22 +90,3 @@ def test_a_keyboard_interrupt_inside_a_tensorflow_op_counts_as_one():
         "types: ORIGINAL InvalidArgumentError REPLACED BY KeyboardInterrupt: <EMPTY MESSAGE>"))
     assert not _is_interrupt(RuntimeError("something else went wrong"))
     assert not _is_interrupt(ValueError("KeyboardInterrupt in a message is not enough"))
-
-
-def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_check():
-    """Seen on CI: a Ctrl-C'd run finished and exited 0, its KeyboardInterrupt swallowed
-    somewhere in the training stack. The handler remembers it; the next check raises it."""
-    import os
-
-    from tradenn.experiment import ctrl_c_noticed
-
-    with ctrl_c_noticed() as check:
-        check()  # nothing yet
-        try:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(1)  # the handler runs here and raises
-        except KeyboardInterrupt:
-            pass  # ... and something swallows it
-        with pytest.raises(KeyboardInterrupt):
-            check()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

@@ -12,10 +12,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import shutil
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -280,8 +276,17 @@ def _execute(run: Run, experiment: Experiment, progress: Progress) -> Run:
     config = experiment.config
     per_fold = len(variants(config)) * len(config.train.seeds)
     try:
-        with ctrl_c_noticed() as check:
-            _train_folds(run, experiment, progress, per_fold, check)
+        for fold in experiment.folds:
+            record = run.manifest["folds"][fold.index]
+            if record["status"] == COMPLETE and (_fold_dir(run, fold) / "predictions.csv").is_file():
+                progress.skip(per_fold)
+                continue
+            record["status"] = RUNNING
+            run.save_manifest()
+            _train_fold(run, experiment, fold, progress)
+            record["status"] = COMPLETE
+            run.save_manifest()
+        _finish(run, experiment)
     except KeyboardInterrupt:
         _interrupted(run)
     except Exception as exc:
@@ -293,49 +298,6 @@ def _execute(run: Run, experiment: Experiment, progress: Progress) -> Run:
             raise RunError(f"{exc} (run {run.path} marked failed)") from None
         raise
     return run
-
-
-def _train_folds(run: Run, experiment: Experiment, progress: Progress, per_fold: int,
-                 check: Callable[[], None]) -> None:
-    for fold in experiment.folds:
-        record = run.manifest["folds"][fold.index]
-        if record["status"] == COMPLETE and (_fold_dir(run, fold) / "predictions.csv").is_file():
-            progress.skip(per_fold)
-            continue
-        record["status"] = RUNNING
-        run.save_manifest()
-        _train_fold(run, experiment, fold, progress, check)
-        check()
-        record["status"] = COMPLETE
-        run.save_manifest()
-    _finish(run, experiment)
-
-
-@contextmanager
-def ctrl_c_noticed() -> Iterator[Callable[[], None]]:
-    """Ctrl-C raises KeyboardInterrupt as usual and is also remembered: ``check()``, called
-    between models and folds, raises it again if something swallowed it (a finalizer or a
-    TensorFlow callback can; seen on CI as a Ctrl-C'd run that finished and exited 0).
-    Nothing is installed outside the main thread or where SIGINT is ignored."""
-    seen: list[int] = []
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        seen.append(signum)
-        raise KeyboardInterrupt
-
-    def check() -> None:
-        if seen:
-            raise KeyboardInterrupt
-
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
-        yield check
-        return
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield check
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _interrupted(run: Run) -> None:
@@ -358,8 +320,7 @@ def _mark_current_fold(run: Run, status: str) -> None:
             record["status"] = status
 
 
-def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress,
-                check: Callable[[], None] = lambda: None) -> None:
+def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress) -> None:
     # TensorFlow is imported here, not at module level, so `tradenn --help` stays instant.
     from tradenn.training import ModelTask
 
@@ -397,7 +358,7 @@ def _train_fold(run: Run, experiment: Experiment, fold: Fold, progress: Progress
                 model_path=str(fold_dir / f"{variant}_seed{seed}.keras"),
                 with_theta=variant == MAIN_VARIANT,
             ))
-    outcomes = _train_models(tasks, config.train.workers, progress, check)
+    outcomes = _train_models(tasks, config.train.workers, progress)
 
     # Per task: the test rows' standardized predictions, each asset's back in its units.
     scaled_predictions: dict[str, list[np.ndarray]] = {}
@@ -529,8 +490,7 @@ def _save_fitted(fold_dir: Path, experiment: Experiment, regimes: list[FittedReg
 SENSITIVITY = "sensitivity.json"
 
 
-def _train_models(tasks: list[Any], workers: int, progress: Progress,
-                  check: Callable[[], None] = lambda: None) -> list[Any]:
+def _train_models(tasks: list[Any], workers: int, progress: Progress) -> list[Any]:
     """Every model task of a fold: in this process (``workers`` 1), or as Ray tasks, at most
     ``workers`` at a time, each with its share of the machine's cores."""
     import functools
@@ -545,7 +505,6 @@ def _train_models(tasks: list[Any], workers: int, progress: Progress,
     def finished(index: int, outcome: Any) -> None:
         progress.end_model(len(outcome.history), float(outcome.history["val_loss"].min()),
                            label=tasks[index].label)
-        check()  # a Ctrl-C that something swallowed while the model trained
 
     if workers <= 1:
         function = functools.partial(train_model_task, on_epoch=progress.epoch)
