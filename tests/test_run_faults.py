@@ -18,7 +18,15 @@ pytestmark = pytest.mark.slow
 
 def tradenn(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tradenn", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_enabled,
+                            **kwargs)
+
+
+def _ctrl_c_enabled() -> None:
+    """A job started in the background by a non-interactive shell (`make test &`, nohup)
+    inherits SIGINT ignored, and Python then leaves it ignored: Ctrl-C would do nothing and
+    the run would finish. Give the child the default, as a terminal would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_first_fold(runs: Path, process: subprocess.Popen, timeout: float = 300) -> Path:
@@ -72,7 +80,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path, uninterrupted):
     run_dir = wait_for_first_fold(tmp_path, process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 1
+    assert process.returncode == 1, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert lines == [f"error: interrupted; completed folds are kept. Resume with: "
                      f"tradenn train --resume {run_dir}"]
