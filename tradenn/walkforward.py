@@ -273,9 +273,11 @@ def pooled_fold_arrays(
     single = len(panels) == 1
     train_rows = [None if f is None else _training_rows(p, r, f, strict=single)
                   for p, r, f in zip(panels, regimes, folds, strict=True)]
-    dates = pd.DatetimeIndex(np.unique(np.concatenate(
-        [p.features.index[rows].to_numpy() for p, rows in zip(panels, train_rows, strict=True)
-         if rows is not None and len(rows)] or [np.empty(0, "datetime64[ns]")])))
+    known = [p.features.index[rows] for p, rows in zip(panels, train_rows, strict=True)
+             if rows is not None]
+    dates = known[0] if known else pd.DatetimeIndex([])  # every asset's training dates
+    for more in known[1:]:
+        dates = dates.union(more)
     index = next(f.index for f in folds if f is not None)
     if len(dates) == 0:
         raise ConfigError(f"fold {index}: no asset has training rows with a defined regime")
