@@ -207,26 +207,26 @@ class ContiguousBatches(keras.utils.PyDataset):
 
 class ValidationSharpe(keras.callbacks.Callback):
     """Sets ``val_sharpe`` (the validation rows' annualized Sharpe ratio of position x
-    target, all assets' rows together) and ``val_loss`` (minus it, plus the turnover
-    penalty) after every epoch, so early stopping keeps the best validation Sharpe."""
+    target, all assets' rows together) and ``val_loss`` (the Sharpe loss on those rows:
+    minus it, plus the turnover penalty) after every epoch, so early stopping keeps the
+    best validation Sharpe."""
 
     def __init__(self, validation: Arrays, turnover_penalty: float, periods_per_year: float):
+        from tradenn.losses import SharpeLoss
+
         super().__init__()
         self.validation = validation
-        self.turnover_penalty = turnover_penalty
-        self.periods_per_year = periods_per_year
+        self.targets = sharpe_targets(validation)
+        self.sharpe = SharpeLoss(periods_per_year=periods_per_year)
+        self.loss = SharpeLoss(periods_per_year=periods_per_year,
+                               turnover_penalty=turnover_penalty)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if logs is None:
             return
-        position = predict(self.model, self.validation)
-        strategy = position * self.validation.target
-        spread = float(np.std(strategy))
-        sharpe = float(np.mean(strategy)) / spread * np.sqrt(self.periods_per_year) if spread > 0 else 0.0
-        continues = self.validation.continues()[1:] > 0
-        turnover = float(np.mean(np.abs(np.diff(position))[continues])) if continues.any() else 0.0
-        logs["val_sharpe"] = sharpe
-        logs["val_loss"] = -sharpe + self.turnover_penalty * turnover
+        position = predict(self.model, self.validation).astype("float32")
+        logs["val_sharpe"] = -float(self.sharpe(self.targets, position))
+        logs["val_loss"] = float(self.loss(self.targets, position))
 
 
 def model_variant(variant: str) -> str:
