@@ -44,6 +44,7 @@ from tradenn.runs import (
 from tradenn.walkforward import (
     Fold,
     Panel,
+    PooledArrays,
     asset_fold,
     make_folds,
     pooled_fold_arrays,
@@ -138,15 +139,12 @@ class Experiment:
 
     def bars_hash(self) -> str:
         """The bars' content hash; a pooled run's combines every asset's (and the regime's)."""
-        frames = [a.bars for a in self.assets]
+        if not self.pooled and self.regime_bars is None:
+            return bars_hash(self.bars)
+        parts = [f"{a.name}:{bars_hash(a.bars)}" for a in self.assets]
         if self.regime_bars is not None:
-            frames.append(self.regime_bars)
-        if len(frames) == 1:
-            return bars_hash(frames[0])
-        joined = "".join(f"{a.name}:{bars_hash(a.bars)};" for a in self.assets)
-        if self.regime_bars is not None:
-            joined += f"regime:{bars_hash(self.regime_bars)}"
-        return hashlib.sha256(joined.encode()).hexdigest()[:16]
+            parts.append(f"regime:{bars_hash(self.regime_bars)}")
+        return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
 
     def data_record(self) -> dict[str, Any]:
         record = {
@@ -470,7 +468,7 @@ def _inverse_by_asset(scaled: np.ndarray, asset: np.ndarray, scalers: list[Any])
 
 
 def _save_fitted(fold_dir: Path, experiment: Experiment, regimes: list[FittedRegime | None],
-                 pooled: Any) -> None:
+                 pooled: PooledArrays) -> None:
     """``scalers.json`` and ``regime.json``; a pooled run keeps one of each per asset
     (``scalers.json`` maps asset -> scalers; ``regime_<asset>.json`` unless it is shared)."""
     names = [experiment.assets[p].name for p in pooled.assets]

@@ -144,8 +144,8 @@ class Panel:
     target: pd.Series  # the label the model learns (`features.target`), stamped t
     window: int
     first_usable: int  # first row whose feature window is complete
-    returns: pd.Series | None = None  # the next simple return stamped t (None: = target)
-    sigma: pd.Series | None = None  # ex-ante volatility known at t, annualized
+    returns: pd.Series  # the next simple return stamped t (= target for features.target: return)
+    sigma: pd.Series  # ex-ante volatility known at t, annualized
 
     @classmethod
     def from_bars(
