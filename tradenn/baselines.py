@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tradenn.errors import ConfigError, DataError
+from tradenn.errors import ConfigError
+from tradenn.features import require_series, require_setting
 
 # Baz et al. (2015) divide the response by its maximum, sqrt(2) * exp(-1/2) = 0.858, rounded
 # to 0.89, so its peak is about 0.96: "roughly [-1, 1]".
@@ -36,8 +37,8 @@ def tsmom_signal(close: pd.Series, lookback: int = 252) -> pd.Series:
     Example:
         >>> tsmom_signal(bars["close"]).value_counts()
     """
-    _require_series(close)
-    _require_setting(lookback >= 1, "lookback", ">= 1", lookback)
+    require_series(close, "close")
+    require_setting(lookback >= 1, "lookback", ">= 1", lookback)
     past_return = close / close.shift(lookback) - 1.0
     return np.sign(past_return).rename("tsmom")
 
@@ -80,11 +81,11 @@ def macd_indicator(
     Returns:
         y stamped t; NaN for the first ``price_window + signal_window - 2`` bars.
     """
-    _require_series(close)
-    _require_setting(short >= 1, "short time scale S", ">= 1", short)
-    _require_setting(long > short, "long time scale L", f"> S = {short}", long)
-    _require_setting(price_window >= 2, "price_window", ">= 2", price_window)
-    _require_setting(signal_window >= 2, "signal_window", ">= 2", signal_window)
+    require_series(close, "close")
+    require_setting(short >= 1, "short time scale S", ">= 1", short)
+    require_setting(long > short, "long time scale L", f"> S = {short}", long)
+    require_setting(price_window >= 2, "price_window", ">= 2", price_window)
+    require_setting(signal_window >= 2, "signal_window", ">= 2", signal_window)
     macd = close.ewm(alpha=1.0 / short).mean() - close.ewm(alpha=1.0 / long).mean()
     price_std = close.rolling(price_window).std()
     q = macd / price_std.where(price_std > 0)
@@ -118,7 +119,7 @@ def macd_signal(
     Example:
         >>> positions = macd_signal(bars["close"])
     """
-    _require_series(close)
+    require_series(close, "close")
     if not pairs:
         raise ConfigError("macd_signal: pairs must hold at least one (S, L); got none")
     responses = [
@@ -142,13 +143,3 @@ def baseline_signals(close: pd.Series, bars_per_year: float = 252.0) -> pd.DataF
                                    price_window=max(2, bars(63)),
                                    signal_window=max(2, bars(252))),
     }, index=close.index)
-
-
-def _require_series(close: object) -> None:
-    if not isinstance(close, pd.Series):
-        raise DataError(f"close must be a pandas Series; got {type(close).__name__}")
-
-
-def _require_setting(ok: bool, name: str, expected: str, got: object) -> None:
-    if not ok:
-        raise ConfigError(f"{name} must be {expected}; got {got!r}")

@@ -214,11 +214,11 @@ def ex_ante_volatility(
     Example:
         >>> sigma = ex_ante_volatility(bars["close"])
     """
-    _require_series(close, "close")
-    _require_setting(span >= 2, "span", ">= 2", span)
-    _require_setting(bars_per_year > 0, "bars_per_year", "> 0", bars_per_year)
+    require_series(close, "close")
+    require_setting(span >= 2, "span", ">= 2", span)
+    require_setting(bars_per_year > 0, "bars_per_year", "> 0", bars_per_year)
     periods = span if min_periods is None else min_periods
-    _require_setting(periods >= 2, "min_periods", ">= 2", min_periods)
+    require_setting(periods >= 2, "min_periods", ">= 2", min_periods)
     returns = close / close.shift(1) - 1.0
     sigma = returns.ewm(span=span, min_periods=periods).std() * np.sqrt(bars_per_year)
     return sigma.rename("ex_ante_volatility")
@@ -259,29 +259,31 @@ def vol_scaled_return(
     Example:
         >>> target = vol_scaled_return(bars["close"], ex_ante_volatility(bars["close"]))
     """
-    _require_series(close, "close")
-    _require_series(sigma, "sigma")
+    require_series(close, "close")
+    require_series(sigma, "sigma")
     if not sigma.index.equals(close.index):
         raise DataError(
             f"sigma must be on close's index ({len(close)} stamps from {_first(close)}); got "
             f"{len(sigma)} stamps from {_first(sigma)}"
         )
-    _require_setting(horizon >= 1, "horizon", ">= 1", horizon)
-    _require_setting(target_vol > 0, "target_vol", "> 0", target_vol)
-    _require_setting(bars_per_year > 0, "bars_per_year", "> 0", bars_per_year)
-    _require_setting(winsorize > 0, "winsorize", "> 0", winsorize)
+    require_setting(horizon >= 1, "horizon", ">= 1", horizon)
+    require_setting(target_vol > 0, "target_vol", "> 0", target_vol)
+    require_setting(bars_per_year > 0, "bars_per_year", "> 0", bars_per_year)
+    require_setting(winsorize > 0, "winsorize", "> 0", winsorize)
     forward = make_target(close.to_frame("close"), horizon)
     scaled = forward * target_vol / sigma.where(sigma > 0)
     bound = winsorize * target_vol * np.sqrt(horizon / bars_per_year)
     return scaled.clip(-bound, bound).rename("vol_scaled_return")
 
 
-def _require_series(values: object, name: str) -> None:
+def require_series(values: object, name: str) -> None:
+    """A `DataError` unless ``values`` is a Series (shared with `tradenn.baselines`)."""
     if not isinstance(values, pd.Series):
         raise DataError(f"{name} must be a pandas Series; got {type(values).__name__}")
 
 
-def _require_setting(ok: bool, name: str, expected: str, got: object) -> None:
+def require_setting(ok: bool, name: str, expected: str, got: object) -> None:
+    """A `ConfigError` naming the setting unless ``ok``."""
     if not ok:
         raise ConfigError(f"{name} must be {expected}; got {got!r}")
 
