@@ -24,7 +24,7 @@ from tradenn.backtest import (
     run_backtest,
 )
 from tradenn.config import BacktestConfig
-from tradenn.report.panel import AssetPanel
+from tradenn.report.panel import AssetPanel, Frame
 
 BENCHMARK = "buy_and_hold"
 # Classical strategies computed by the trainer from each asset's full history, causally:
@@ -122,7 +122,13 @@ def backtest(panel: AssetPanel, positions: StrategyPositions | pd.Series, settin
     """The portfolio's backtest of one strategy's weights (costs on each asset's changes)."""
     weights = positions.weights if isinstance(positions, StrategyPositions) else positions
     opens = panel.prices("open") if "open" in panel.rows else None
-    return run_backtest(panel.prices("close"), weights, cost_bps=settings.cost_bps,
+    return _run(panel.prices("close"), opens, weights, settings, periods_per_year, execution)
+
+
+def _run(close: Frame, opens: Frame | None, weights: Frame, settings: BacktestConfig,
+         periods_per_year: float, execution: str | None = None) -> BacktestResult:
+    """`run_backtest` with the run's costs, execution and risk-free rate."""
+    return run_backtest(close, weights, cost_bps=settings.cost_bps,
                         slippage_bps=settings.slippage_bps, periods_per_year=periods_per_year,
                         execution=execution or settings.execution, open=opens,
                         risk_free=settings.risk_free)
@@ -143,11 +149,7 @@ def per_asset_statistics(panel: AssetPanel, sized: dict[str, StrategyPositions],
         opens = frame["open"].astype("float64") if "open" in frame else None
         for name, positions in sized.items():
             own = positions.own[asset]
-            result = run_backtest(close, own, cost_bps=settings.cost_bps,
-                                  slippage_bps=settings.slippage_bps,
-                                  periods_per_year=periods_per_year,
-                                  execution=settings.execution, open=opens,
-                                  risk_free=settings.risk_free)
+            result = _run(close, opens, own, settings, periods_per_year)
             summary = stats.performance_summary(result.returns, periods=periods_per_year,
                                                 risk_free=settings.risk_free)
             rows[(asset, name)] = {
