@@ -284,3 +284,29 @@ def test_a_shared_regime_is_one_series_carried_to_each_assets_dates():
     assert again.detector.to_dict() == qqq.detector.to_dict()
     early = again.frame.index <= experiment.dates[fold.train_end - 1]
     pd.testing.assert_frame_equal(again.frame[early], qqq.frame[early])
+
+
+@pytest.mark.slow
+def test_a_pooled_run_predicts_every_asset_in_a_fresh_process(pooled_run):
+    """`tradenn predict` as a user meets it: another process loads the Sharpe-loss models,
+    each asset's scalers and regime, and sizes each asset's position."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parent.parent
+    predictions = pooled_run.predictions()
+    last = predictions.index[-1]
+    result = subprocess.run(
+        [sys.executable, "-m", "tradenn", "predict", str(pooled_run.path), "--provider",
+         "bundled", "--asof", str(last.date())],
+        capture_output=True, text=True, cwd=root, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if " as of " in line]
+    assert [line.split(" as of ")[0] for line in lines] == ["SPY", "GLD"]
+    for line in lines:
+        asset = line.split(" as of ")[0]
+        assert f"as of {last.date()}: model position" in line
+        position = float(line.split("model position ")[1].split(";")[0])
+        # The same position the run itself predicted for that date (printed to 3 places).
+        row = predictions[(predictions.index == last) & (predictions["asset"] == asset)]
+        assert position == pytest.approx(float(row["prediction"].iloc[0]), abs=6e-4)
